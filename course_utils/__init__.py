@@ -1,0 +1,63 @@
+"""course_utils: the support package of the image-generation course.
+
+Import it as ``import course_utils as cu``. Each module has one concern:
+
+==================  ======================================================
+``settings``        smoke/full mode, data and checkpoint folders (env vars)
+``device``          ``get_device``, ``seed_everything``, environment report
+``assets``          registry of downloadable files with sha256 (pooch)
+``data``            MNIST as in-memory tensors
+``images``          safe ``load_image`` / ``save_image``
+``plotting``        image grids, curves, confusion matrices, ``show_source``
+``progress``        progress bars for notebooks and logs
+``training``        the training loop, ``fit``, ``evaluate``, ``accuracy``
+``checkpoints``     atomic save, safe load, resume state
+``models``          the MNIST classifier of notebook 01
+``ops``             convolution and pooling by hand (notebook 01)
+``zoo``             the course's trained models by name (train or load)
+``exercises``       exercise checkers, one module per notebook
+==================  ======================================================
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import (
+    assets,
+    checkpoints,
+    data,
+    device,
+    exercises,
+    images,
+    models,
+    ops,
+    plotting,
+    settings,
+    training,
+    zoo,
+)
+from .assets import AssetUnavailableError, fetch_asset
+from .checkpoints import CheckpointError, load_model, save_model
+from .data import DatasetUnavailableError, mnist_dataset, mnist_tensors, train_val_split
+from .device import environment_report, get_device, print_environment, seed_everything
+from .images import ImageLoadError, load_image, save_image
+from .models import MnistClassifier, count_parameters
+from .plotting import plot_confusion_matrix, plot_curves, plot_history, show_images, show_source
+from .progress import progress
+from .settings import Settings, get_settings
+from .training import EarlyStopping, History, accuracy, confusion_matrix, evaluate, fit, predict, train
+
+try:
+    __version__ = version("image-generation-course")
+except PackageNotFoundError:  # running from a checkout that was not pip-installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "AssetUnavailableError", "CheckpointError", "DatasetUnavailableError", "EarlyStopping", "History",
+    "ImageLoadError", "MnistClassifier", "Settings", "accuracy", "assets", "checkpoints",
+    "confusion_matrix", "count_parameters", "data", "device", "environment_report", "evaluate",
+    "exercises", "fetch_asset", "fit", "get_device", "get_settings", "images", "load_image",
+    "load_model", "mnist_dataset", "mnist_tensors", "models", "ops", "plot_confusion_matrix", "plot_curves",
+    "plot_history", "plotting", "predict", "print_environment", "progress", "save_image", "save_model",
+    "seed_everything", "settings", "show_images", "show_source", "train", "train_val_split", "training",
+    "zoo",
+]

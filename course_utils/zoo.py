@@ -1,0 +1,54 @@
+"""The course's trained models, by name, with train-or-load.
+
+Each function here is the training recipe of one notebook. Called in that
+notebook, it trains the model (showing progress) and saves it under
+``<checkpoint folder>/<name>.pt``. Called from a later notebook, it loads the
+saved model, or trains it first if it is not there yet, so every notebook also
+runs on its own. A recipe runs inside ``torch.random.fork_rng`` with its own
+seed: it gives the same model wherever it is called and leaves the caller's
+random numbers untouched.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+
+from .data import mnist_dataset
+from .models import MnistClassifier
+from .settings import Settings
+from .training import History, fit
+
+
+def mnist_classifier(
+    settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
+) -> tuple[MnistClassifier, History]:
+    """The MNIST classifier of notebook 01, trained or loaded (name ``"mnist_classifier"``).
+
+    Recipe: :class:`~course_utils.models.MnistClassifier`, AdamW (weight decay
+    1e-4), one-cycle learning rate up to 3e-3, batch 128, on the whole training
+    split: 5 epochs in full mode; 2 epochs on at most 8,000 digits in smoke mode.
+
+    Returns:
+        The model in eval mode on ``device``, and its training :class:`History`
+        (``history.epoch["test_acc"]`` holds the test accuracy after each epoch).
+    """
+    epochs = settings.choose(full=5, smoke=2)
+    config = {"recipe": "mnist_classifier/1", "epochs": epochs, "lr": 3e-3, "weight_decay": 1e-4,
+              "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000)}
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        train_set = mnist_dataset(settings, train=True, limit=config["train_limit"])
+        test_set = mnist_dataset(settings, train=False)
+        train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
+        test_loader = DataLoader(test_set, batch_size=1000)
+        model = MnistClassifier().to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"],
+                                      weight_decay=config["weight_decay"])
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config["lr"], total_steps=epochs * len(train_loader))
+        history = fit(model, train_loader, optimizer, epochs=epochs, device=device,
+                      val_loader=test_loader, val_name="test", scheduler=scheduler, config=config,
+                      checkpoint=settings.checkpoint_path("mnist_classifier"), progress_bar=progress_bar)
+    model.eval()
+    return model, history
