@@ -15,6 +15,7 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``models``          the MNIST classifier of notebook 01
 ``ops``             convolution and pooling by hand (notebook 01)
 ``zoo``             the course's trained models by name (train or load)
+``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
 ==================  ======================================================
 """
@@ -28,6 +29,7 @@ from . import (
     device,
     exercises,
     images,
+    metrics,
     models,
     ops,
     plotting,
@@ -52,12 +54,19 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
     __version__ = "0+unknown"
 
 __all__ = [
-    "AssetUnavailableError", "CheckpointError", "DatasetUnavailableError", "EarlyStopping", "History",
-    "ImageLoadError", "MnistClassifier", "Settings", "accuracy", "assets", "checkpoints",
-    "confusion_matrix", "count_parameters", "data", "device", "environment_report", "evaluate",
-    "exercises", "fetch_asset", "fit", "get_device", "get_settings", "images", "load_image",
-    "load_model", "mnist_dataset", "mnist_tensors", "models", "ops", "plot_confusion_matrix", "plot_curves",
-    "plot_history", "plotting", "predict", "print_environment", "progress", "save_image", "save_model",
-    "seed_everything", "settings", "show_images", "show_source", "train", "train_val_split", "training",
-    "zoo",
+    # modules
+    "assets", "checkpoints", "data", "device", "exercises", "images", "metrics", "models", "ops",
+    "plotting", "settings", "training", "zoo",
+    # settings, device, reproducibility
+    "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",
+    # data and images
+    "fetch_asset", "AssetUnavailableError", "mnist_dataset", "mnist_tensors", "train_val_split",
+    "DatasetUnavailableError", "load_image", "save_image", "ImageLoadError",
+    # plotting and progress
+    "show_images", "show_source", "plot_curves", "plot_history", "plot_confusion_matrix", "progress",
+    # training and checkpoints
+    "train", "fit", "evaluate", "predict", "accuracy", "confusion_matrix", "History", "EarlyStopping",
+    "save_model", "load_model", "CheckpointError",
+    # models
+    "MnistClassifier", "count_parameters",
 ]
