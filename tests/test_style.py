@@ -151,7 +151,7 @@ def test_style_transfer_lowers_the_loss_and_returns_a_valid_image(net):
     assert r.image.shape == (3, 48, 48) and r.image.dtype == torch.float32
     assert r.image.min() >= 0 and r.image.max() <= 1
     h = r.history
-    assert len(h["total"]) == 15 + 1  # one per evaluation, then the returned image
+    assert 15 + 1 <= len(h["total"]) <= 15 * 5 // 4 + 1  # one per evaluation, then the returned image
     assert h["total"][-1] < 0.3 * h["total"][0]
     assert h["content"][0] == 0.0 and h["content"][-1] > 0  # it starts at the content photo
     assert h["time_s"] == sorted(h["time_s"])
@@ -284,15 +284,17 @@ def test_coarse_to_fine(net):
     r = S.style_transfer(_photo(size=64), _photo("coffee"), net, size=64, steps=[6, 3], num_scales=2,
                          progress_bar=False)
     assert r.image.shape == (3, 64, 64)
-    assert r.history["scale"] == [0] * 6 + [1] * 3 + [1]
+    scales = r.history["scale"]
+    assert scales == sorted(scales) and 6 <= scales.count(0) <= 7 and 4 <= scales.count(1) <= 5
 
 
 def test_callback_gets_intermediate_images(net):
     seen = []
-    S.style_transfer(_photo(size=32), _photo("coffee"), net, size=32, steps=9, progress_bar=False,
-                     callback=lambda i, img: seen.append((i, tuple(img.shape), img.min(), img.max())),
-                     callback_every=3)
-    assert [s[0] for s in seen] == [3, 6, 9]
+    r = S.style_transfer(_photo(size=32), _photo("coffee"), net, size=32, steps=9, progress_bar=False,
+                         callback=lambda i, img: seen.append((i, tuple(img.shape), img.min(), img.max())),
+                         callback_every=3)
+    evaluations = len(r.history["total"]) - 1
+    assert [s[0] for s in seen] == list(range(3, evaluations + 1, 3))
     assert all(s[1] == (3, 32, 32) and s[2] >= 0 and s[3] <= 1 for s in seen)
 
 
@@ -304,3 +306,50 @@ def test_resize_keeps_the_aspect_ratio():
         assert S.resize(x, 20, min_side=16).shape == (3, 16, 32)
     y = F.interpolate(x[None], scale_factor=0.5, mode="bicubic", antialias=True)[0]
     assert y.shape == S.resize(x, 30).shape
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_fused_gram_loss_equals_the_composition_and_its_gradient(channels_last):
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(2, 5, 4, 6, generator=gen, dtype=torch.float64).relu()
+    if channels_last:
+        f = f.contiguous(memory_format=torch.channels_last)
+    a = S.gram_matrix(torch.randn(1, 5, 3, 3, generator=gen, dtype=torch.float64))[0]
+    f1 = f.clone().requires_grad_(True)
+    f2 = f.clone().requires_grad_(True)
+    e1 = S.gram_loss(S.gram_matrix(f1), a)
+    e2 = S.gram_loss_from_features(f2, a)
+    torch.testing.assert_close(e2, e1)
+    (3 * e1).backward()
+    (3 * e2).backward()
+    torch.testing.assert_close(f2.grad, f1.grad)
+    x = f.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: S.gram_loss_from_features(x, a), (x,))
+    with pytest.raises(ValueError, match="do not match"):
+        S.gram_loss_from_features(f, a[:3, :3])
+
+
+def test_style_loss_object_matches_the_pure_functions(net):
+    content, style = _photo("astronaut", 48), _photo("coffee", 48)
+    loss = S.StyleLoss(net, content, [style], tv_weight=10.0)
+    x = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    got = loss(x)
+    feats = net(x, V.LAYERS[: V.LAYERS.index("relu5_1") + 1])
+    targets = {n: S.gram_matrix(f)[0] for n, f in net(style[None], list(S.GATYS_STYLE_LAYERS)).items()}
+    expected_style = S.style_loss({n: S.gram_matrix(feats[n]) for n in S.GATYS_STYLE_LAYERS}, targets,
+                                  S.GATYS_STYLE_LAYERS)
+    expected_content = S.content_loss(feats["relu4_2"], net(content[None], ["relu4_2"])["relu4_2"])
+    torch.testing.assert_close(got["style"], expected_style, rtol=1e-4, atol=0)
+    torch.testing.assert_close(got["content"], expected_content, rtol=1e-4, atol=0)
+    torch.testing.assert_close(got["total"], got["content"] + S.DEFAULT_STYLE_WEIGHT * got["style"]
+                               + 10.0 * S.total_variation(x), rtol=1e-5, atol=0)
+
+
+def test_style_loss_object_without_style_or_content(net):
+    content = _photo("astronaut", 32)
+    only_content = S.StyleLoss(net, content, [], content_layers={"relu2_1": 1.0}, style_weight=0.0)
+    assert only_content(content[None])["total"].item() == 0.0
+    only_style = S.StyleLoss(net, None, [content], content_weight=0.0)
+    assert only_style(content[None])["style"].item() == pytest.approx(0.0, abs=1e-3)
+    with pytest.raises(ValueError, match="no style image"):
+        S.StyleLoss(net, content, [])
