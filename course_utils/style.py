@@ -554,7 +554,7 @@ def style_transfer(
         objective = StyleLoss(vgg, c.to(device) if content is not None else None,
                               [s.to(device) for s in s_list], blend, content_w, style_w, alpha, beta, gamma)
         if x is None:
-            x0 = _initial_image(init, c, seed)
+            x0 = initial_image(init, c, seed)
         else:  # coarse to fine: upsample the previous scale's result
             x0 = F.interpolate(x.detach(), size=hw, mode="bicubic", align_corners=False)[0]
         x = x0.to(device)[None].clone().requires_grad_(True)
@@ -572,7 +572,8 @@ def style_transfer(
     return StyleTransferResult(image=image.cpu(), history=history, config=config)
 
 
-def _initial_image(init, content, seed) -> torch.Tensor:
+def initial_image(init: str | torch.Tensor, content: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """The starting image of :func:`style_transfer`, ``[3, H, W]`` like ``content`` (see its ``init``)."""
     if isinstance(init, torch.Tensor):
         return F.interpolate(as_rgb(init, "initial image")[None], size=content.shape[-2:], mode="bicubic",
                              antialias=True)[0].clamp(0, 1)
@@ -608,12 +609,14 @@ def _optimise(objective, x, optimizer, lr, steps, history, start, scale, desc, p
         if not torch.isfinite(total):
             bad = ", ".join(f"{k}={float(v.detach()):.3g}" for k, v in losses.items())
             bar.close()
+            n = len(history["total"])
+            why = ("at the start: the loss weights are too large for float32 numbers, or the images are "
+                   "broken" if n == 0 else
+                   f"after {n} evaluations: the optimisation diverged. Try a smaller learning rate "
+                   f"(lr is {lr:g}) or smaller loss weights")
             raise NonFiniteLossError(
-                f"The loss became {float(total.detach())} after {len(history['total'])} evaluations ({bad}). "
-                f"The optimisation diverged: try a smaller learning rate (lr is {lr:g}) or smaller loss "
-                "weights, and check that the images are valid. The last image with a finite loss is in "
-                "the exception's last_good_image.",
-                last_good[0].clamp(0, 1)[0].cpu())
+                f"The loss is {float(total.detach())} ({bad}) {why}. The last image with a finite loss "
+                "is in the exception's last_good_image.", last_good[0].clamp(0, 1)[0].cpu())
         last_good[0] = x.detach().clone()
         x.grad = None
         total.backward()

@@ -239,10 +239,14 @@ def test_a_tiny_image_is_upscaled_with_a_warning(net):
 
 def test_nan_losses_are_reported_not_returned_as_a_black_image(net):
     content, style = _photo(size=32), _photo("coffee", 32)
-    with pytest.raises(S.NonFiniteLossError, match="diverged") as info:  # beta * E_l overflows float32
+    with pytest.raises(S.NonFiniteLossError, match="too large") as info:  # beta * E_l overflows float32
         S.style_transfer(content, style, net, size=32, style_weight=1e38, steps=5, progress_bar=False)
     good = info.value.last_good_image
     assert good.shape == (3, 32, 32) and torch.isfinite(good).all()
+    with pytest.raises(S.NonFiniteLossError, match="diverged") as info:  # a wild first step
+        S.style_transfer(content, style, net, size=32, lr=1e30, steps=5, progress_bar=False)
+    good = info.value.last_good_image
+    torch.testing.assert_close(good, content)  # the last finite image was the start
     with pytest.raises(ValueError, match="NaN"):
         S.style_transfer(torch.full((3, 32, 32), math.nan), style, net, steps=1, progress_bar=False)
 
