@@ -174,6 +174,29 @@ def style_loss(grams: Mapping[str, torch.Tensor], targets: Mapping[str, torch.Te
     return sum(w * gram_loss(grams[name], targets[name]) for name, w in layer_weights.items())
 
 
+def style_strength(vgg: VGG19Features, style01: torch.Tensor,
+                   layer_weights: Mapping[str, float] = GATYS_STYLE_LAYERS) -> float:
+    r"""How large a painting's Gram matrices are (its "style strength").
+
+    .. math:: S = \sum_l w_l \frac{1}{4 N_l^2} \sum_{ij} (\hat A^l_{ij})^2
+
+    It is the style loss of an image whose features are all zero. Paintings
+    differ a lot here (The Shipwreck's is about 3 times smaller than The Starry
+    Night's, a grayscale version of a painting more than 10 times), and the same
+    :math:`\beta` then gives a weaker style. Dividing :math:`\beta` by it makes
+    the style weight comparable across paintings.
+
+    Args:
+        vgg: the feature extractor.
+        style01: ``[3, H, W]`` in [0, 1], at the size it will be used.
+    """
+    x = as_rgb(style01, "style image")[None].to(next(vgg.parameters()).device)
+    with torch.no_grad():
+        feats = vgg(x, list(layer_weights))
+        zero = {n: torch.zeros_like(f[0, :, 0, 0]).diag() for n, f in feats.items()}
+        return float(style_loss({n: gram_matrix(f) for n, f in feats.items()}, zero, layer_weights))
+
+
 def total_variation(x: torch.Tensor, power: float = 2.0) -> torch.Tensor:
     r"""Total variation, the mean size of the differences between neighbouring pixels.
 

@@ -357,3 +357,12 @@ def test_style_loss_object_without_style_or_content(net):
     assert only_style(content[None])["style"].item() == pytest.approx(0.0, abs=1e-3)
     with pytest.raises(ValueError, match="no style image"):
         S.StyleLoss(net, content, [])
+
+
+def test_style_strength_is_the_style_loss_of_a_featureless_image(net):
+    style = _photo("coffee", 48)
+    grams = {n: S.gram_matrix(f)[0] for n, f in net(style[None], list(S.GATYS_STYLE_LAYERS)).items()}
+    expected = sum(w * 0.25 * (grams[n] ** 2).mean() for n, w in S.GATYS_STYLE_LAYERS.items())
+    assert S.style_strength(net, style) == pytest.approx(float(expected), rel=1e-5)
+    gray = S.rgb_to_yiq(style)[:1].expand(3, -1, -1)
+    assert S.style_strength(net, gray) < S.style_strength(net, style)
