@@ -28,8 +28,9 @@ One interface, two sources of ImageNet weights:
     ``torchvision.models.VGG19_Weights.IMAGENET1K_V1`` (a 548 MB download),
     retrained by the PyTorch team. *Preprocessing:* RGB in [0, 1], minus the
     ImageNet mean ``(0.485, 0.456, 0.406)``, divided by the std
-    ``(0.229, 0.224, 0.225)``. Its activations are about 1/100 of the Caffe
-    ones, so loss weights tuned for one source do not carry over to the other.
+    ``(0.229, 0.224, 0.225)``. Its input has unit scale instead of Caffe's
+    0..255, so its activations are much smaller (and the weights differ):
+    loss weights tuned for one source do not carry over to the other.
 
 Layers are named as in Gatys et al.: ``conv1_1``, ``relu1_1``, ``conv1_2``,
 ``relu1_2``, ``pool1``, ..., ``relu5_4``, ``pool5``.
