@@ -147,6 +147,10 @@ def inception_score(probs: torch.Tensor, splits: int = 10, seed: int | torch.Gen
 
     Returns:
         :class:`~course_utils.metrics.results.MeanStd` over the splits (``std`` with ``ddof=0``).
+
+    torchmetrics' ``InceptionScore`` (given the logits) shuffles the same way and gets the
+    same mean when ``splits`` divides :math:`N`; it splits with ``torch.chunk`` otherwise, and
+    reports the sample standard deviation (``ddof=1``).
     """
     p = _check_probabilities(probs)
     if not 1 <= splits <= len(p):

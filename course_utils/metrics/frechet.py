@@ -30,6 +30,15 @@ Sample size
     2020): compare FIDs only at equal :math:`N`. With :math:`N \le D` the covariance
     (rank at most :math:`N-1`) is singular and the estimate is poor; :func:`feature_statistics`
     then warns with :class:`SmallSampleWarning`.
+
+Reference implementations
+    Given the same features, :func:`fid` agrees with torchmetrics'
+    ``FrechetInceptionDistance(feature=module)`` in float64 to about 1e-15 relative
+    (tested to 1e-6). The remaining differences are numerical: torchmetrics accumulates
+    :math:`\sum_i f_i f_i^\top - N\mu\mu^\top` (which loses digits when the mean is large
+    compared with the spread) and takes the eigenvalues of the non-symmetric product;
+    here the covariance is computed from centred features and only symmetric
+    eigenproblems are solved.
 """
 
 from __future__ import annotations

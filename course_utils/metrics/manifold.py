@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .distances import batched_rows, feature_pair, flatten_rows, pairwise_distances
+from .distances import batched_rows, feature_pair, flatten_rows, pairwise_sq_distances
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ def knn_radii(features: torch.Tensor, k: int = 3, batch_size: int = 1000) -> tor
     f = flatten_rows(features, "features")
     if not 1 <= k < len(f):
         raise ValueError(f"k must be between 1 and N-1={len(f) - 1}, got {k}")
-    radii = torch.empty(len(f), dtype=torch.float64)
-    for rows in batched_rows(len(f), batch_size):
-        radii[rows] = pairwise_distances(f[rows], f).kthvalue(k + 1, dim=1).values
-    return radii
+    radii2 = torch.empty(len(f), dtype=torch.float64)
+    for rows in batched_rows(len(f), batch_size):  # the k+1 smallest squared distances of each row
+        radii2[rows] = pairwise_sq_distances(f[rows], f).topk(k + 1, dim=1, largest=False).values[:, -1]
+    return radii2.sqrt()
 
 
 def manifold_membership(
@@ -81,10 +81,10 @@ def manifold_membership(
     if q.shape[1] != s.shape[1] or radii.shape != (len(s),):
         raise ValueError(f"expected queries [N, D], support [M, D] and radii [M], got {tuple(q.shape)}, "
                          f"{tuple(s.shape)} and {tuple(radii.shape)}")
-    r = radii.to("cpu", torch.float64)[None]
+    r2 = radii.to("cpu", torch.float64).square()[None]
     inside = torch.empty(len(q), dtype=torch.bool)
-    for rows in batched_rows(len(q), batch_size):
-        inside[rows] = (pairwise_distances(q[rows], s) <= r).any(dim=1)
+    for rows in batched_rows(len(q), batch_size):  # squared distances against squared radii
+        inside[rows] = (pairwise_sq_distances(q[rows], s) <= r2).any(dim=1)
     return inside
 
 

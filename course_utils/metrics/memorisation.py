@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .distances import batched_rows, flatten_rows, pairwise_distances
+from .distances import batched_rows, flatten_rows, pairwise_sq_distances
 
 
 @torch.no_grad()
@@ -59,8 +59,8 @@ def nearest_neighbours(
     q, refs = flatten_rows(queries, "queries"), flatten_rows(references, "references")
     dists, idxs = [], []
     for rows in batched_rows(len(q), batch_size):
-        best, idx = pairwise_distances(q[rows], refs).min(dim=1)
-        dists.append(best)
+        best, idx = pairwise_sq_distances(q[rows], refs).min(dim=1)
+        dists.append(best.sqrt())
         idxs.append(idx)
     return torch.cat(dists), torch.cat(idxs)
 
