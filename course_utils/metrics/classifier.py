@@ -25,11 +25,10 @@ import torch
 from torch import nn
 
 from ..training import confusion_matrix
-from .features import to_unit_range
+from .features import extract_features
 from .results import MeanStd
 
 
-@torch.no_grad()
 def class_probabilities(
     classifier: nn.Module,
     images: torch.Tensor,
@@ -41,25 +40,18 @@ def class_probabilities(
 
     Args:
         classifier: takes images ``[B, 1, 28, 28]`` in [0, 1] (as
-            :class:`~course_utils.models.MnistClassifier` does) and returns logits.
+            :class:`~course_utils.models.MnistClassifier` does) and returns logits. It runs
+            in eval mode and is handed back in the mode it was in.
         images: ``[N, 1, 28, 28]`` in ``value_range``.
         value_range: the pixel range of ``images``; GAN samples are in ``(-1, 1)``. Images
             outside it raise ``ValueError`` (see :func:`~course_utils.metrics.features.to_unit_range`).
         batch_size: images per forward pass (the result does not depend on it).
         device: where to run; defaults to the classifier's device.
     """
-    if images.dim() != 4:
-        raise ValueError(f"expected images [N, C, H, W], got shape {tuple(images.shape)}")
-    if device is None:
-        device = next(classifier.parameters()).device
-    was_training = classifier.training
-    classifier.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        x01 = to_unit_range(images[start:start + batch_size], value_range).to(device)
-        out.append(classifier(x01).float().softmax(dim=1).cpu())
-    classifier.train(was_training)
-    return torch.cat(out)
+    # the logits are the "features" here: same batching, eval mode, devices and range checks
+    forward = classifier.forward if isinstance(classifier, nn.Module) else classifier
+    logits = extract_features(forward, images, value_range=value_range, batch_size=batch_size, device=device)
+    return logits.softmax(dim=1).float()
 
 
 def mean_confidence(probs: torch.Tensor) -> float:
