@@ -59,8 +59,10 @@ def test_kid_is_reproducible_and_sees_a_difference():
     mean, std = a  # unpacks like a pair
     assert (mean, std) == (a.mean, a.std) and std == pytest.approx(a.values.std(correction=0).item())
     assert "±" in str(a)
-    # default subset size: min(1000, N, M)
-    assert mmd.kid(x[:50], z, subsets=2).values.shape == (2,)
+    # default subset size: half the smaller set (up to 1000), so that the subsets differ
+    small = mmd.kid(x[:50], z, subsets=3)
+    assert small.values.shape == (3,) and small.std > 0
+    assert torch.equal(small.values, mmd.kid(x[:50], z, subsets=3, subset_size=25).values)
     with pytest.raises(ValueError, match="subset_size"):
         mmd.kid(x, z, subset_size=301)
     with pytest.raises(ValueError, match="same D"):

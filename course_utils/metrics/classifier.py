@@ -127,7 +127,8 @@ def inception_score(probs: torch.Tensor, splits: int = 10, seed: int | torch.Gen
     prediction, or every prediction is uniform) to :math:`C` (each sample is one class
     with certainty and all :math:`C` classes are equally frequent). With the course's MNIST
     classifier instead of Inception-v3 it is sometimes called an "MNIST score"; real
-    MNIST digits score close to 10.
+    MNIST test digits score about 9 (9.1 with the smoke-mode classifier of notebook 01,
+    98.5 % accurate), the reference a generator is compared with.
 
     Args:
         probs: ``[N, C]`` class probabilities :math:`p(y\mid x_i)` (from

@@ -27,7 +27,10 @@ The matrix square root
 
 Sample size
     FID is biased upwards for finite :math:`N` (Bińkowski et al. 2018; Chong & Forsyth
-    2020): compare FIDs only at equal :math:`N`. With :math:`N \le D` the covariance
+    2020), roughly by a constant over :math:`N`: two disjoint sets of real digits, in the
+    course classifier's features, give FID about 8 at :math:`N = 1000` and 2.4 at
+    :math:`N = 4000`. Compare FIDs only at equal :math:`N`, and next to a real-vs-real
+    baseline at that :math:`N`. With :math:`N \le D` the covariance
     (rank at most :math:`N-1`) is singular and the estimate is poor; :func:`feature_statistics`
     then warns with :class:`SmallSampleWarning`.
 

@@ -86,7 +86,10 @@ def kid(
         fake_features: ``[M, D]``.
         subsets: how many random subset pairs to average over (100 in the references).
         subset_size: samples per subset, drawn without replacement from each set;
-            default ``min(1000, N, M)`` (1000 in the references).
+            default ``min(1000, min(N, M) // 2)``: 1000 as in the references from
+            2,000 samples on, and otherwise half the smaller set, so that the subsets
+            differ and their spread means something (subsets holding all samples would
+            all give the same value, with std 0).
         seed: an ``int`` or a ``torch.Generator`` for the subsets, so that the result is
             reproducible. With ``seed=s`` the subsets are those of torchmetrics'
             ``KernelInceptionDistance`` after ``torch.manual_seed(s)``.
@@ -98,7 +101,7 @@ def kid(
     """
     real, fake = feature_pair(real_features, fake_features)
     n_real, n_fake = len(real), len(fake)
-    size = min(1000, n_real, n_fake) if subset_size is None else subset_size
+    size = max(2, min(1000, min(n_real, n_fake) // 2)) if subset_size is None else subset_size
     if not 2 <= size <= min(n_real, n_fake):
         raise ValueError(f"subset_size must be between 2 and the size of the smaller set "
                          f"({min(n_real, n_fake)}), got {size}")
