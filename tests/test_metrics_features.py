@@ -38,6 +38,16 @@ def test_default_features_are_the_classifier_embedding_in_eval_mode(classifier, 
     flat = M.extract_features(lambda x: x.flatten(1)[:, :5], images)
     torch.testing.assert_close(flat, images.flatten(1)[:, :5].double())
 
+    class WithEmbeddingLayer(nn.Module):  # a layer called "embed" is not an embed() method
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(10, 3)
+
+        def forward(self, x):
+            return x.flatten(1)[:, :2]
+
+    torch.testing.assert_close(M.extract_features(WithEmbeddingLayer(), images), flat[:, :2])
+
 
 def test_feature_extraction_errors_are_clear(classifier, images):
     with pytest.raises(ValueError, match=r"outside value_range=\(0, 1\)"):

@@ -14,6 +14,7 @@ classifier's feature space is not the FID of papers, which use Inception-v3 (see
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import torch
@@ -99,7 +100,8 @@ def extract_features(
         raise ValueError(f"expected a non-empty batch of images [N, C, H, W], got {shape}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    fn = extractor.embed if callable(getattr(extractor, "embed", None)) else extractor
+    # an ``embed`` *method* (not, say, an nn.Embedding layer called embed) gives the features
+    fn = extractor.embed if inspect.isfunction(getattr(type(extractor), "embed", None)) else extractor
     module = _owning_module(extractor)
     device = torch.device(device) if device is not None else _module_device(module)
     was_training = module.training if module is not None else False
