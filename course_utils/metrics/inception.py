@@ -8,11 +8,12 @@ course computes those features with torch-fidelity's ``FeatureExtractorInception
 then uses its own :func:`~course_utils.metrics.frechet.fid` and
 :func:`~course_utils.metrics.mmd.kid`, which agree with torchmetrics.
 
-This needs the optional package ``torch-fidelity`` and its weights (95 MB, downloaded
-once into torch's hub cache). Offline, or without the package, :func:`inception_metrics`
+This needs the optional package ``torch-fidelity`` and its weights (about 90 MB,
+downloaded once into torch's hub cache). Offline, or without the package, :func:`inception_metrics`
 returns a result that says *why* it is not available and holds no numbers: it never
-reports a score it did not compute. On a CPU, Inception-v3 takes about a second per
-few images at 299x299, so use a GPU or a few thousand images.
+reports a score it did not compute. On a CPU Inception-v3 is slow (every image is
+resized to 299x299; about 1 s per image was measured on two busy cores), so use a GPU,
+or a few thousand images at most.
 
 Even then, MNIST digits are far from ImageNet photos: Inception FIDs of MNIST models
 are only comparable with other Inception FIDs of MNIST models at the same sample size.
