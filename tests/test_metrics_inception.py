@@ -111,3 +111,17 @@ def test_a_weights_file_that_is_not_plain_tensors_is_refused(monkeypatch, tmp_pa
     monkeypatch.setattr(inception, "_import_extractor_class", lambda: FakeExtractor)
     result = M.inception_metrics(*images, cache_dir=tmp_path)
     assert not result.available and "not a readable weights file" in result.reason
+
+
+def test_the_real_download_has_a_timeout(monkeypatch, tmp_path):
+    import pooch
+
+    seen = {}
+
+    def retrieve(url, known_hash=None, fname=None, path=None, downloader=None, **kwargs):
+        seen.update(url=url, fname=fname, path=path, timeout=downloader.kwargs.get("timeout"))
+
+    monkeypatch.setattr(pooch, "retrieve", retrieve)
+    inception._download(inception.INCEPTION_URL, tmp_path / inception.INCEPTION_FILE, 3.0)
+    assert seen == {"url": inception.INCEPTION_URL, "fname": inception.INCEPTION_FILE, "path": tmp_path,
+                    "timeout": 3.0}
