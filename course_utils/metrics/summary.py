@@ -34,4 +34,4 @@ def distribution_metrics(
     pr = precision_recall(real_features, fake_features, k=k)
     return {"fid": fid(real_features, fake_features), "kid": k_est.mean, "kid_std": k_est.std,
             "precision": pr.precision, "recall": pr.recall,
-            "n_real": float(len(real_features)), "n_fake": float(len(fake_features))}
+            "n_real": len(real_features), "n_fake": len(fake_features)}
