@@ -33,11 +33,8 @@ def _small_cnn() -> nn.Sequential:
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    from conftest import _data_dir
-
-    settings = cu.get_settings({"COURSE_SMOKE": "1", "COURSE_DATA_DIR": str(_data_dir()),
-                                "COURSE_CHECKPOINT_DIR": str(tmp_path_factory.mktemp("ck"))})
+def digits(session_settings):
+    settings = session_settings
     train_x, train_y = cu.mnist_tensors(settings, train=True, limit=4000)
     test_x, _ = cu.mnist_tensors(settings, train=False)
     # a random split: consecutive MNIST digits often share a writer, so the first and the
