@@ -46,7 +46,7 @@ def _check_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
 
 
 def check_images01(x01: torch.Tensor) -> None:
-    """Refuse images that are not ``[B, 1, 28, 28]`` with pixels in [0, 1] (a clear error, not a silly loss)."""
+    """Refuse images that are not ``[B, 1, 28, 28]`` in [0, 1]: a clear error instead of a silly loss."""
     if x01.dim() != 4 or tuple(x01.shape[1:]) != (1, 28, 28):
         raise ValueError(f"expected MNIST images [B, 1, 28, 28], got {tuple(x01.shape)}")
     lo, hi = x01.min().item(), x01.max().item()
@@ -115,7 +115,8 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x01: torch.Tensor) -> torch.T
         ``[B]``, one log-likelihood per image.
     """
     if logits.shape != x01.shape:
-        raise ValueError(f"logits {tuple(logits.shape)} and images {tuple(x01.shape)} must have the same shape")
+        raise ValueError(f"logits {tuple(logits.shape)} and images {tuple(x01.shape)} "
+                         "must have the same shape")
     return -F.binary_cross_entropy_with_logits(logits, x01, reduction="none").flatten(1).sum(dim=1)
 
 
@@ -268,7 +269,10 @@ def elbo_terms(model: VAE, x01: torch.Tensor, eps: torch.Tensor | None = None
 
 
 def negative_elbo(model: VAE, x01: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-    """``-ELBO(x) = -log p(x|z) + KL(q(z|x) || p(z))`` of each image ``[B]``, in nats (see :func:`elbo_terms`)."""
+    """``-ELBO(x) = -log p(x|z) + KL(q(z|x) || p(z))`` of each image ``[B]``, in nats.
+
+    See :func:`elbo_terms`.
+    """
     recon, kl = elbo_terms(model, x01, eps)
     return recon + kl
 
@@ -372,6 +376,7 @@ def fit_vae(
     device: torch.device,
     beta: float = 1.0,
     eval_sets: Mapping[str, torch.Tensor] | None = None,
+    scheduler: Any | None = None,
     checkpoint: str | Path | None = None,
     config: Mapping[str, Any] | None = None,
     early_stopping: EarlyStopping | None = None,
@@ -391,6 +396,7 @@ def fit_vae(
     Args:
         train_loader: yields ``(images, labels)`` batches, images in [0, 1].
         eval_sets: image tensors ``[N, 1, 28, 28]`` to evaluate after each epoch.
+        scheduler: an optional learning-rate scheduler, stepped after every batch.
         checkpoint, config, early_stopping: see :func:`~course_utils.training.train`.
     """
     eval_sets = dict(eval_sets or {})
@@ -409,6 +415,8 @@ def fit_vae(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         logs = torch.stack([loss, (recon + kl).mean(), recon.mean(), kl.mean()]).tolist()
         return dict(zip(("loss", "nelbo", "recon", "kl"), logs, strict=True))
 
@@ -417,5 +425,7 @@ def fit_vae(
                 for key, value in evaluate_elbo(model, images, device).items()}
 
     return train(step, train_loader, epochs=epochs, modules={"model": model},
-                 optimizers={"optimizer": optimizer}, end_of_epoch=end_of_epoch, checkpoint=checkpoint,
-                 config=config, early_stopping=early_stopping, desc="VAE", progress_bar=progress_bar)
+                 optimizers={"optimizer": optimizer},
+                 schedulers={"scheduler": scheduler} if scheduler is not None else None,
+                 end_of_epoch=end_of_epoch, checkpoint=checkpoint, config=config,
+                 early_stopping=early_stopping, desc="VAE", progress_bar=progress_bar)
