@@ -58,23 +58,45 @@ def mnist_classifier(
 # ---------------------------------------------------------------- notebook 04: variational autoencoders
 
 
-def _vae_recipe(name: str, model: VAE, config: dict, settings: Settings, device: torch.device,
-                progress_bar: bool, seed: int) -> History:
-    """Train (or load) ``model`` under ``name`` with :func:`~course_utils.vae.fit_vae` and Adam.
+def mlp_vae_config(settings: Settings) -> dict:
+    """The recipe of :func:`mlp_vae`: pytorch/examples' ``vae/main.py``, for a fair comparison."""
+    return {"recipe": "mlp_vae/1", "model": "MlpVAE", "latent_dim": 20, "hidden": 400,
+            "epochs": settings.choose(full=10, smoke=3), "lr": 1e-3, "schedule": "constant",
+            "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000),
+            "train_eval": settings.choose(full=10_000, smoke=2_000)}
 
-    After every epoch the -ELBO is evaluated on the whole test split (``test_*``)
-    and on the first ``config["train_eval"]`` training digits (``train_*``), so
-    that the history holds the train-test gap with the same weights and noise.
+
+def vae_config(settings: Settings) -> dict:
+    """The recipe of :func:`vae` (the convolutional VAE)."""
+    return {"recipe": "vae/1", "model": "ConvVAE", "latent_dim": 32, "channels": (32, 64), "hidden": 256,
+            "epochs": settings.choose(full=10, smoke=3), "lr": 3e-3, "schedule": "one-cycle",
+            "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000),
+            "train_eval": settings.choose(full=10_000, smoke=2_000)}
+
+
+def train_vae_recipe(name: str, config: dict, settings: Settings, device: torch.device, *,
+                     progress_bar: bool = True, seed: int = 0) -> tuple[VAE, History]:
+    """Build the VAE of ``config``, train it with Adam (or load it) under ``name``.
+
+    After every epoch :func:`~course_utils.vae.fit_vae` evaluates the -ELBO on the
+    whole test split (``test_*``) and on the first ``config["train_eval"]``
+    training digits (``train_*``), so that the history holds the train-test gap
+    measured with the same weights and noise.
     """
     with torch.random.fork_rng():
         torch.manual_seed(seed)
+        if config["model"] == "MlpVAE":
+            model = MlpVAE(latent_dim=config["latent_dim"], hidden=config["hidden"])
+        else:
+            model = ConvVAE(latent_dim=config["latent_dim"], channels=config["channels"],
+                            hidden=config["hidden"])
+        model = model.to(device)
         x_train = mnist_tensors(settings, train=True, limit=config["train_limit"])[0]
         x_test = mnist_tensors(settings, train=False)[0]
         loader = DataLoader(TensorDataset(x_train), batch_size=config["batch_size"], shuffle=True)
-        model = model.to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
         scheduler = None
-        if config.get("schedule") == "one-cycle":
+        if config["schedule"] == "one-cycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(
                 optimizer, max_lr=config["lr"], total_steps=config["epochs"] * len(loader))
         history = fit_vae(model, loader, optimizer, epochs=config["epochs"], device=device,
@@ -82,7 +104,7 @@ def _vae_recipe(name: str, model: VAE, config: dict, settings: Settings, device:
                           scheduler=scheduler, config=config, checkpoint=settings.checkpoint_path(name),
                           progress_bar=progress_bar)
     model.eval()
-    return history
+    return model, history
 
 
 def mlp_vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
@@ -100,13 +122,8 @@ def mlp_vae(settings: Settings, device: torch.device, *, progress_bar: bool = Tr
         training -ELBO after each epoch, in nats per image (training: the first
         10,000 training digits, 2,000 in smoke mode), with ``_recon`` and ``_kl`` parts.
     """
-    config = {"recipe": "mlp_vae/1", "latent_dim": 20, "hidden": 400,
-              "epochs": settings.choose(full=10, smoke=3), "lr": 1e-3, "schedule": "constant",
-              "batch_size": 128,
-              "train_limit": settings.choose(full=None, smoke=8000),
-              "train_eval": settings.choose(full=10_000, smoke=2_000)}
-    model = MlpVAE(latent_dim=config["latent_dim"], hidden=config["hidden"])
-    return model, _vae_recipe("mlp_vae", model, config, settings, device, progress_bar, seed)
+    return train_vae_recipe("mlp_vae", mlp_vae_config(settings), settings, device,
+                            progress_bar=progress_bar, seed=seed)
 
 
 def vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
@@ -119,13 +136,9 @@ def vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, 
     mode: 3 epochs on at most 8,000 digits.
 
     Returns:
-        The model in eval mode on ``device`` (``model.sample(n)`` draws digits),
-        and its :class:`History` with ``history.epoch["train_nelbo"]`` and
-        ``["test_nelbo"]`` per epoch, in nats per image, as in :func:`mlp_vae`.
+        The model in eval mode on ``device`` (``model.sample(n)`` draws digits in
+        [0, 1]), and its :class:`History` with ``history.epoch["train_nelbo"]``
+        and ``["test_nelbo"]`` per epoch, in nats per image, as in :func:`mlp_vae`.
     """
-    config = {"recipe": "vae/1", "latent_dim": 32, "channels": (32, 64), "hidden": 256,
-              "epochs": settings.choose(full=10, smoke=3), "lr": 3e-3, "schedule": "one-cycle",
-              "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000),
-              "train_eval": settings.choose(full=10_000, smoke=2_000)}
-    model = ConvVAE(latent_dim=config["latent_dim"], channels=config["channels"], hidden=config["hidden"])
-    return model, _vae_recipe("vae", model, config, settings, device, progress_bar, seed)
+    return train_vae_recipe("vae", vae_config(settings), settings, device,
+                            progress_bar=progress_bar, seed=seed)

@@ -91,7 +91,7 @@ def check_negative_elbo(negative_elbo: Callable[..., torch.Tensor]) -> None:
              "Sum over pixels and latent dimensions, but not over the batch.")
     got = _as_tensor(got, "negative_elbo", (5,))
     if torch.allclose(got, recon + kl, rtol=1e-4, atol=1e-3):
-        passed(f"your -ELBO matches the reference ({(recon + kl).mean():.1f} nats per image here).")
+        passed("your -ELBO per image matches the reference.")
         return
     if torch.allclose(got, recon / 784 + kl, rtol=1e-4, atol=1e-3):
         fail("Your reconstruction term is averaged over the 784 pixels instead of summed.",
