@@ -33,7 +33,7 @@ CONFIGS = {"vae": cu.zoo.vae_config, "mlp_vae": cu.zoo.mlp_vae_config}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("recipes", nargs="*", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("recipes", nargs="*", choices=[*CONFIGS, []], help="default: all")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--iwae", type=int, default=0, metavar="N",
                         help="also time the IWAE bound (k = 100) on N test digits")
@@ -42,7 +42,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = cu.get_device(verbose=False)
     env = dict(os.environ, COURSE_SMOKE="0")
-    for name in args.recipes:
+    for name in args.recipes or list(CONFIGS):
         with tempfile.TemporaryDirectory(prefix="vae-bench-") as tmp:
             settings = cu.get_settings({**env, "COURSE_CHECKPOINT_DIR": tmp})
             config = {**CONFIGS[name](settings), "epochs": 1}
