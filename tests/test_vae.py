@@ -1,5 +1,6 @@
 """The VAE maths against torch.distributions and exact references; the models' shapes; the bounds."""
 
+import copy
 import math
 
 import pytest
@@ -223,3 +224,44 @@ def test_evaluate_elbo_is_reproducible_and_batch_size_independent(trained_mlp):
     assert a["kl"] > 0 and a["recon"] > 0
     assert abs(a["nelbo"] - c["nelbo"]) < 1e-3 * a["nelbo"]
     assert a["nelbo"] == pytest.approx(a["recon"] + a["kl"])
+
+
+def test_fit_vae_logs_nats_and_refuses_images_outside_0_1(trained_mlp):
+    model, x = trained_mlp
+    model = copy.deepcopy(model)  # leave the shared fixture untouched
+    loader = [(x[:64],), (x[64:128],)]
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    h = V.fit_vae(model, loader, opt, epochs=1, device=torch.device("cpu"), beta=2.0,
+                  eval_sets={"test": x}, progress_bar=False)
+    for key in ("loss", "nelbo", "recon", "kl", "test_nelbo", "test_recon", "test_kl"):
+        assert len(h.epoch[key]) == 1, key
+    assert h.epoch["loss"][0] == pytest.approx(h.epoch["recon"][0] + 2.0 * h.epoch["kl"][0])
+    assert h.epoch["nelbo"][0] == pytest.approx(h.epoch["recon"][0] + h.epoch["kl"][0])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        V.fit_vae(model, [(x[:8] * 2 - 1,)], opt, epochs=1, device=torch.device("cpu"), progress_bar=False)
+
+
+def test_zoo_vae_trains_once_then_loads_with_the_history_notebook_06_needs(settings, capsys):
+    device = torch.device("cpu")
+    model, hist = cu.zoo.vae(settings, device, progress_bar=False)
+    assert isinstance(model, V.ConvVAE) and not model.training
+    epochs = hist.epochs_done
+    assert epochs == 3 and len(hist.epoch["train_nelbo"]) == len(hist.epoch["test_nelbo"]) == epochs
+    # 3 smoke epochs on the 8,000 digits of the mirror reach about 130 nats; an untrained model ~550
+    assert hist.epoch["test_nelbo"][-1] < min(150.0, hist.epoch["test_nelbo"][0])
+    capsys.readouterr()
+    again, hist2 = cu.zoo.vae(settings, device, progress_bar=False)
+    assert "already trained" in capsys.readouterr().out
+    gen = torch.Generator().manual_seed(0)
+    samples = again.sample(4, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(samples, model.sample(4, generator=gen))
+    assert samples.shape == (4, 1, 28, 28)
+    assert hist2.epoch["test_nelbo"] == hist.epoch["test_nelbo"]
+
+
+def test_zoo_mlp_vae_is_the_pytorch_examples_recipe(settings):
+    config = cu.zoo.mlp_vae_config(cu.get_settings({"COURSE_SMOKE": "0"}))
+    assert (config["latent_dim"], config["hidden"], config["lr"], config["batch_size"], config["epochs"]) == (
+        20, 400, 1e-3, 128, 10) and config["schedule"] == "constant"
+    model, hist = cu.zoo.mlp_vae(settings, torch.device("cpu"), progress_bar=False)
+    assert isinstance(model, V.MlpVAE) and hist.epoch["test_kl"][-1] > 0
