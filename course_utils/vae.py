@@ -347,7 +347,7 @@ def evaluate_elbo(model: VAE, x01: torch.Tensor, device: torch.device, batch_siz
         x = x01[start:start + batch_size].to(device)
         eps = torch.randn(len(x), model.latent_dim, generator=gen).to(device)
         recon, kl = elbo_terms(model, x, eps)
-        sums += torch.stack([recon.sum(), kl.sum()]).double().cpu()
+        sums += torch.stack([recon.sum(), kl.sum()]).cpu().double()  # MPS has no float64
     model.train(was_training)
     recon, kl = (sums / len(x01)).tolist()
     return {"nelbo": recon + kl, "recon": recon, "kl": kl}
