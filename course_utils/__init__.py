@@ -14,6 +14,7 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``checkpoints``     atomic save, safe load, resume state
 ``models``          the MNIST classifier of notebook 01
 ``ops``             convolution and pooling by hand (notebook 01)
+``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -35,6 +36,7 @@ from . import (
     plotting,
     settings,
     training,
+    vae,
     zoo,
 )
 from .assets import AssetUnavailableError, fetch_asset
@@ -56,7 +58,7 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
 __all__ = [
     # modules
     "assets", "checkpoints", "data", "device", "exercises", "images", "metrics", "models", "ops",
-    "plotting", "settings", "training", "zoo",
+    "plotting", "settings", "training", "vae", "zoo",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",
     # data and images
