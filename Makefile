@@ -54,7 +54,7 @@ test: $(VENV)/.installed-dev
 	  --nbval-cell-timeout=900 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check course_utils tests notebooks conftest.py
+	$(BIN)/ruff check course_utils tests notebooks tools benchmarks conftest.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

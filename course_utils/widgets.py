@@ -15,18 +15,13 @@ Introduced in notebook 02 ("use your own photo").
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 
+from .colab import in_colab  # the one Colab test of the course; also used as cu.widgets.in_colab()
 from .images import ImageLoadError, load_image
-
-
-def in_colab() -> bool:
-    """True when running in Google Colab."""
-    return "google.colab" in sys.modules
 
 
 def ipywidgets_major() -> int:

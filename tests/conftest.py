@@ -26,6 +26,14 @@ def settings(tmp_path) -> cu.Settings:
                             "COURSE_CHECKPOINT_DIR": str(tmp_path / "checkpoints")})
 
 
+@pytest.fixture(scope="session")
+def session_settings(tmp_path_factory) -> cu.Settings:
+    """Like ``settings``, but one for the whole test session: for module-scoped fixtures that
+    load data once (checkpoints go to a fresh folder of their own)."""
+    return cu.get_settings({"COURSE_SMOKE": "1", "COURSE_DATA_DIR": str(_data_dir()),
+                            "COURSE_CHECKPOINT_DIR": str(tmp_path_factory.mktemp("checkpoints"))})
+
+
 @pytest.fixture
 def empty_settings(tmp_path) -> cu.Settings:
     """Settings whose data folder is empty: every file must be downloaded."""

@@ -1,13 +1,58 @@
 """Measures of generated images, as layered pure functions (features -> statistics -> score).
 
-Modules:
+Modules (each states its formula and cites its paper):
 
+* ``features``: images -> feature vectors with any network; the default feature space
+  is the course classifier's 128-d penultimate layer (:func:`extract_features`).
+* ``frechet``: FID: means and covariances, then the Fréchet distance (:func:`fid`).
+* ``mmd``: KID: unbiased MMD² with a cubic polynomial kernel over subsets (:func:`kid`).
+* ``manifold``: precision and recall from k-NN balls, Kynkäänniemi et al. 2019
+  (:func:`precision_recall`).
 * ``classifier``: what the course's MNIST classifier says about generated digits:
-  class probabilities, mean confidence, the class histogram and its entropy, label
-  accuracy (notebooks 03, 05 and 06).
-* ``memorisation``: nearest training neighbours of generated samples (notebooks 03 and 06).
+  class probabilities, confidence, class histogram, label accuracy (also per class),
+  and the Inception-style score (:func:`inception_score`) (notebooks 03, 05 and 06).
+* ``memorisation``: nearest training neighbours and the memorisation rate
+  (:func:`memorisation_check`) (notebooks 03 and 06).
+* ``image_similarity``: SSIM for style transfer (:func:`ssim`).
+* ``summary``: FID, KID, precision and recall in one call (:func:`distribution_metrics`).
+* ``inception``: optional Inception-v3 FID/KID when torch-fidelity and its weights are
+  available (:func:`inception_metrics`); offline it says so and computes nothing.
+* ``distances``, ``results``: shared helpers (batched distances, mean ± std results).
 """
 
-from . import classifier, memorisation
+from . import (
+    classifier,
+    distances,
+    features,
+    frechet,
+    image_similarity,
+    inception,
+    manifold,
+    memorisation,
+    mmd,
+    results,
+    summary,
+)
+from .classifier import class_probabilities, inception_score, label_accuracy, per_class_accuracy
+from .features import extract_features
+from .frechet import SmallSampleWarning, feature_statistics, fid, frechet_distance
+from .image_similarity import ssim, ssim_map
+from .inception import InceptionMetrics, inception_metrics
+from .manifold import PrecisionRecall, precision_recall
+from .memorisation import MemorisationResult, memorisation_check, nearest_neighbours
+from .mmd import kid
+from .results import MeanStd
+from .summary import distribution_metrics
 
-__all__ = ["classifier", "memorisation"]
+__all__ = [
+    # modules
+    "classifier", "distances", "features", "frechet", "image_similarity", "inception", "manifold",
+    "memorisation", "mmd", "results", "summary",
+    # the functions a notebook calls
+    "extract_features", "feature_statistics", "frechet_distance", "fid", "kid", "precision_recall",
+    "class_probabilities", "inception_score", "label_accuracy", "per_class_accuracy",
+    "nearest_neighbours", "memorisation_check", "ssim", "ssim_map", "distribution_metrics",
+    "inception_metrics",
+    # result types and warnings
+    "MeanStd", "PrecisionRecall", "MemorisationResult", "InceptionMetrics", "SmallSampleWarning",
+]
