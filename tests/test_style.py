@@ -191,6 +191,18 @@ def test_different_sizes_and_aspect_ratios_work(net):
     assert r.image.shape == (3, 40, 70)
 
 
+def test_paintings_of_other_shapes_and_a_blend_of_them(net):
+    content = _photo(size=48)
+    tall, wide = torch.rand(3, 90, 30), torch.rand(3, 30, 90)  # 48 px on the long side: 16 on the short
+    r = S.style_transfer(content, [tall, wide], net, size=48, steps=3, progress_bar=False)
+    assert r.image.shape == (3, 48, 48) and torch.isfinite(r.image).all()
+    tiny_style = torch.rand(3, 3, 4)  # far below what relu5_1 needs: resized like any painting
+    r = S.style_transfer(content, tiny_style, net, size=48, steps=3, progress_bar=False)
+    assert r.image.shape == (3, 48, 48) and torch.isfinite(r.image).all()
+    with pytest.warns(UserWarning, match="style image 0 .* too small"):  # 200x4 -> 48x1 would be too thin
+        S.style_transfer(content, torch.rand(3, 4, 200), net, size=48, steps=1, progress_bar=False)
+
+
 def test_a_grayscale_painting_works(net, tmp_path):
     gray = (np.linspace(0, 255, 50 * 60).reshape(50, 60) % 97).astype(np.uint8)
     buf = io.BytesIO()
@@ -247,8 +259,15 @@ def test_nan_losses_are_reported_not_returned_as_a_black_image(net):
         S.style_transfer(content, style, net, size=32, lr=1e30, steps=5, progress_bar=False)
     good = info.value.last_good_image
     torch.testing.assert_close(good, content)  # the last finite image was the start
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(S.NonFiniteLossError, match="too large"):  # Adam checks every step too
+        S.style_transfer(content, style, net, size=32, style_weight=1e38, steps=5, optimizer="adam",
+                         progress_bar=False)
+    with pytest.raises(ValueError, match="content image contains NaN"):
         S.style_transfer(torch.full((3, 32, 32), math.nan), style, net, steps=1, progress_bar=False)
+    broken = style.clone()
+    broken[0, 3, 4] = math.inf
+    with pytest.raises(ValueError, match="style image 0 contains NaN or infinite"):
+        S.style_transfer(content, broken, net, steps=1, progress_bar=False)
 
 
 def test_bad_settings_get_clear_errors(net):
