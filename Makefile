@@ -2,6 +2,7 @@
 #   make lab    install the course and start JupyterLab on notebooks/
 #   make test   install the dev tools and run unit tests + every notebook (smoke mode)
 #   make lint   ruff over the package, the tests and the notebooks
+# Delivery (see docs/teaching.md): badges, student, site, test-site, prefetch, test-colab-versions
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,8 +14,18 @@ TORCH_INDEX ?=
 # the notebooks really train instead of loading what an earlier run saved.
 TEST_CHECKPOINTS ?= $(CURDIR)/build/test-checkpoints
 PYTEST_ARGS ?=
+# make site: smoke or full mode; SITE_CHECKPOINTS reuses trained models (e.g. those of make test)
+SITE_MODE ?= smoke
+SITE_DIR ?= build/site
+SITE_CHECKPOINTS ?=
+# make prefetch: e.g. PREFETCH_ARGS=--torchvision-vgg to also cache torchvision's VGG-19
+PREFETCH_ARGS ?=
+# make test-colab-versions: Google Colab's versions (2026) in a throw-away virtualenv
+COLAB_PYTHON ?= $(shell python3.13 -c "" >/dev/null 2>&1 && echo python3.13 || echo $(PYTHON))
+COLAB_VENV ?= build/colab-venv
+COLAB_PINS ?= torch==2.11.0 torchvision==0.26.0 ipywidgets==7.7.1
 
-.PHONY: help lab test lint clean
+.PHONY: help lab test lint clean badges student site test-site chromium prefetch test-colab-versions
 .DEFAULT_GOAL := help
 
 help:
@@ -22,6 +33,13 @@ help:
 	@echo "make test   install the dev extras, run unit tests and all notebooks in smoke mode"
 	@echo "make lint   check code and notebooks with ruff"
 	@echo "make clean  remove build outputs and caches (keeps .venv, data/ and checkpoints/)"
+	@echo ""
+	@echo "make badges               refresh the Colab badges, setup cells and README table from pyproject.toml"
+	@echo "make student              write student notebooks (solutions replaced by TODOs) to build/student/"
+	@echo "make site                 execute every notebook (SITE_MODE=smoke|full) and render build/site/"
+	@echo "make test-site            serve build/site/ and check every page in headless Chromium"
+	@echo "make prefetch             download MNIST and the paintings into COURSE_DATA_DIR (offline classroom)"
+	@echo "make test-colab-versions  unit tests + notebook 01 with Colab's torch, torchvision and ipywidgets"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +73,48 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check course_utils tests notebooks tools benchmarks conftest.py
+
+badges: $(VENV)/.installed-dev
+	$(BIN)/python tools/sync_notebooks.py
+
+student: $(VENV)/.installed-dev
+	$(BIN)/python tools/make_student.py --out build/student
+
+site: $(VENV)/.installed-dev
+	$(if $(SITE_CHECKPOINTS),COURSE_CHECKPOINT_DIR="$(abspath $(SITE_CHECKPOINTS))") \
+	  $(BIN)/python tools/build_site.py --mode $(SITE_MODE) --out $(SITE_DIR)
+
+test-site: $(VENV)/.installed-dev chromium
+	$(BIN)/python -m pytest tools/test_site.py --site $(SITE_DIR) -p no:cacheprovider
+
+# Debian's chromium and its driver, installed when missing (needs root or sudo).
+chromium:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver are installed"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	elif command -v sudo >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+	  echo "make test-site needs Debian's chromium and chromium-driver packages:"; \
+	  echo "  apt-get install chromium chromium-driver   (as root)"; exit 1; \
+	fi
+
+prefetch: $(VENV)/.installed-lab
+	$(BIN)/python tools/prefetch.py $(PREFETCH_ARGS)
+
+test-colab-versions:
+	rm -rf $(COLAB_VENV) build/colab-checkpoints
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(COLAB_VENV)/bin/python -c "import sys; v = sys.version_info[:2]; \
+	  print(f'Python {v[0]}.{v[1]}' + ('' if v == (3, 13) else ' (Colab has 3.13; set COLAB_PYTHON to a python3.13 if you have one)'))"
+	$(COLAB_VENV)/bin/python -m pip install $(COLAB_PINS)
+	$(COLAB_VENV)/bin/python -m pip install -e ".[dev]" $(COLAB_PINS)
+	$(COLAB_VENV)/bin/python -m course_utils --check
+	COURSE_SMOKE=1 COURSE_CHECKPOINT_DIR="$(CURDIR)/build/colab-checkpoints" \
+	  $(COLAB_VENV)/bin/python -m pytest tests notebooks/01_cnn_basics.ipynb --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=900 $(PYTEST_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
