@@ -14,6 +14,7 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``checkpoints``     atomic save, safe load, resume state
 ``models``          the MNIST classifier of notebook 01
 ``ops``             convolution and pooling by hand (notebook 01)
+``gan``             DCGAN and conditional DCGAN: models, losses, step, runs, latents
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -28,6 +29,7 @@ from . import (
     data,
     device,
     exercises,
+    gan,
     images,
     metrics,
     models,
@@ -55,7 +57,7 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
 
 __all__ = [
     # modules
-    "assets", "checkpoints", "data", "device", "exercises", "images", "metrics", "models", "ops",
+    "assets", "checkpoints", "data", "device", "exercises", "gan", "images", "metrics", "models", "ops",
     "plotting", "settings", "training", "zoo",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",
