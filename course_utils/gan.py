@@ -714,16 +714,37 @@ def slant(x11: torch.Tensor) -> torch.Tensor:
     return cov / var_v.clamp_min(1e-8)
 
 
-def attribute_direction(z: torch.Tensor, scores: torch.Tensor, fraction: float = 0.1) -> torch.Tensor:
+def attribute_direction(z: torch.Tensor, scores: torch.Tensor, fraction: float = 0.1,
+                        groups: torch.Tensor | None = None) -> torch.Tensor:
     r"""A latent direction for an attribute: mean latent of the top minus the bottom ``fraction``.
 
     As in the latent arithmetic of Radford et al. (2016), averaging many latents
-    cancels what the samples do not share. ``z`` ``[N, D]``, ``scores`` ``[N]`` (e.g.
-    :func:`ink` of ``G(z)``). Returns ``[D]``: :math:`\bar z_{\text{top}} - \bar z_{\text{bottom}}`.
+    cancels what the samples do not share. With ``groups`` (e.g. the digit each
+    sample shows) the difference is taken within each group and averaged over the
+    groups, so that the direction is not simply "towards the digits that have
+    more of the attribute".
+
+    Args:
+        z: latents ``[N, D]``.
+        scores: the attribute of each ``G(z)``, ``[N]`` (e.g. :func:`ink`).
+        fraction: share of the latents at each end.
+        groups: optional integer group of each latent, ``[N]``; groups with fewer
+            than ``2 / fraction`` members are skipped.
+
+    Returns:
+        ``[D]``: :math:`\bar z_{\text{top}} - \bar z_{\text{bottom}}` (averaged over groups).
     """
     if z.dim() != 2 or scores.shape != z.shape[:1]:
         raise ValueError(f"need latents [N, D] and one score per latent, "
                          f"got {tuple(z.shape)}, {tuple(scores.shape)}")
+    if groups is not None:
+        if groups.shape != scores.shape:
+            raise ValueError(f"need one group per latent, got {tuple(groups.shape)} for {len(z)} latents")
+        parts = [attribute_direction(z[groups == g], scores[groups == g], fraction)
+                 for g in groups.unique() if (groups == g).sum() * fraction >= 1]
+        if not parts:
+            raise ValueError(f"no group has enough latents for fraction {fraction}")
+        return torch.stack(parts).mean(dim=0)
     k = int(fraction * len(z))
     if not 1 <= k <= len(z) // 2:
         raise ValueError(f"fraction {fraction} of {len(z)} latents must select between 1 and half of them")

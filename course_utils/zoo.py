@@ -80,3 +80,28 @@ def dcgan(settings: Settings, device: torch.device, *, progress_bar: bool = True
     """
     config, epochs = dcgan_recipe(settings)
     return train_gan(settings, device, "dcgan", config, epochs=epochs, progress_bar=progress_bar)
+
+
+def cgan_recipe(settings: Settings) -> tuple[GanConfig, int]:
+    """The configuration and number of epochs of :func:`cgan` in the current mode."""
+    config = GanConfig(recipe="cgan/1", num_classes=10, train_limit=settings.choose(full=None, smoke=8000))
+    return config, settings.choose(full=5, smoke=2)
+
+
+def cgan(settings: Settings, device: torch.device, *, progress_bar: bool = True) -> GanRun:
+    """The conditional DCGAN of notebook 05, trained or loaded (name ``"cgan"``).
+
+    Recipe: the DCGAN recipe of :func:`dcgan` with ``num_classes=10``: the
+    generator gets the one-hot digit concatenated to ``z``, the discriminator is
+    a projection discriminator, and the fakes of each batch get uniformly drawn
+    labels. 5 epochs on the whole training split in full mode, 2 epochs on at
+    most 8,000 digits in smoke mode. The fixed latent batch has one row per digit
+    (10 latents, the same in every row).
+
+    Returns:
+        A :class:`~course_utils.gan.GanRun` (see :func:`dcgan`); sample with
+        ``run.sample(n, seed, labels=...)`` and get the generator after any epoch
+        with ``run.generator_at(epoch)``.
+    """
+    config, epochs = cgan_recipe(settings)
+    return train_gan(settings, device, "cgan", config, epochs=epochs, progress_bar=progress_bar)

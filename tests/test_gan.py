@@ -328,6 +328,11 @@ def test_attribute_direction_and_moves():
         gan.move_along(torch.zeros(3), {"a": torch.ones(3)}, {"c": 1.0})
     with pytest.raises(ValueError, match="fraction"):
         gan.attribute_direction(z, scores, fraction=0.6)
+    # within groups: the mean of the per-group differences, here z 0 - z 9 and z 10 - z 19
+    groups = (torch.arange(20) >= 10).long()
+    torch.testing.assert_close(gan.attribute_direction(z, scores, 0.1, groups=groups), torch.full((3,), -9.0))
+    with pytest.raises(ValueError, match="one group per latent"):
+        gan.attribute_direction(z, scores, 0.1, groups=groups[:5])
 
 
 def test_per_pixel_std_against_numpy():
