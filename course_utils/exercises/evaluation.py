@@ -17,7 +17,7 @@ def _frechet_1d(mu1: float, s1: float, mu2: float, s2: float) -> float:
 
 
 def check_frechet_1d(fn: Callable[[float, float, float, float], float]) -> None:
-    """``fn(mu1, sigma1, mu2, sigma2)``: the Fréchet distance of two 1-D Gaussians (standard deviations given)."""
+    """``fn(mu1, sigma1, mu2, sigma2)``: the Fréchet distance of two 1-D Gaussians (sigmas are std devs)."""
     cases = [(0.0, 1.0, 0.0, 1.0), (1.0, 1.0, -2.0, 1.0), (0.5, 2.0, 0.5, 0.5), (3.0, 0.2, 1.0, 1.5)]
     for mu1, s1, mu2, s2 in cases:
         try:
@@ -36,7 +36,8 @@ def check_frechet_1d(fn: Callable[[float, float, float, float], float]) -> None:
             fail("The arguments are standard deviations, not variances.",
                  "In 1-D, Sigma = sigma^2 and (Sigma1 Sigma2)^(1/2) = sigma1 sigma2.")
         fail(f"For N({mu1}, {s1}^2) and N({mu2}, {s2}^2) the distance is {want:g}, yours is {got:g}.",
-             "d^2 = (mu1 - mu2)^2 + sigma1^2 + sigma2^2 - 2 sigma1 sigma2 = (mu1 - mu2)^2 + (sigma1 - sigma2)^2.")
+             "d^2 = (mu1 - mu2)^2 + sigma1^2 + sigma2^2 - 2 sigma1 sigma2, "
+             "which is (mu1 - mu2)^2 + (sigma1 - sigma2)^2.")
     passed("in 1-D the Fréchet distance is (mu1 - mu2)^2 + (sigma1 - sigma2)^2: FID is this, for "
            "means and covariance matrices in feature space.")
 
@@ -94,8 +95,10 @@ def check_mode_collapse(answer: Mapping[str, str]) -> None:
         if value not in ("high", "low"):
             fail(f"answer[{key!r}] should be 'high' or 'low', not {answer[key]!r}.", "Pick one of the two.")
         if value != want:
-            hints = {"precision": "Precision asks: do the samples lie where real digits lie? A perfect 1 does.",
-                     "recall": "Recall asks: are all real digits near some sample? A 7 or a 0 is far from every 1.",
+            hints = {"precision": "Precision asks: do the samples lie where real digits lie? "
+                                  "A perfect 1 does.",
+                     "recall": "Recall asks: are all real digits near some sample? "
+                               "A 7 or a 0 is far from every 1.",
                      "inception_score": "With only one class, p(y) equals p(y|x) for every sample: KL = 0, "
                                         "so IS = exp(0)."}
             fail(f"{key} is not {value} here.", hints[key])

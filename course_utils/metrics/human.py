@@ -66,13 +66,15 @@ def make_two_afc_trials(real: torch.Tensor, fake: torch.Tensor, n: int, seed: in
         raise ValueError(f"real {tuple(real.shape[1:])} and generated {tuple(fake.shape[1:])} images "
                          "must have the same shape (and pixel range)")
     if not 1 <= n <= min(len(real), len(fake)):
-        raise ValueError(f"n must be between 1 and {min(len(real), len(fake))} (the images available), got {n}")
+        raise ValueError(f"n must be between 1 and {min(len(real), len(fake))} (the images available), "
+                         f"got {n}")
     gen = torch.Generator().manual_seed(seed)
     r = real[torch.randperm(len(real), generator=gen)[:n]]
     f = fake[torch.randperm(len(fake), generator=gen)[:n]]
     fake_side = torch.randint(0, 2, (n,), generator=gen)
     on_left = (fake_side == 0).view(-1, *([1] * (real.dim() - 1)))
-    return TwoAfcTrials(left=torch.where(on_left, f, r), right=torch.where(on_left, r, f), fake_side=fake_side)
+    return TwoAfcTrials(left=torch.where(on_left, f, r), right=torch.where(on_left, r, f),
+                        fake_side=fake_side)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,8 @@ def _side_index(choice: int | str) -> int:
         return SIDES.index(choice)
     if isinstance(choice, int) and not isinstance(choice, bool) and choice in (0, 1):
         return int(choice)
-    raise ValueError(f"a choice is 'left' / 'right' (or 0 / 1): the side of the generated image, got {choice!r}")
+    raise ValueError("a choice is 'left' / 'right' (or 0 / 1): the side of the generated image, "
+                     f"got {choice!r}")
 
 
 def score_two_afc(choices: Sequence[int | str], trials: TwoAfcTrials | torch.Tensor) -> TwoAfcScore:
@@ -150,8 +153,9 @@ def score_two_afc(choices: Sequence[int | str], trials: TwoAfcTrials | torch.Ten
 
 def run_observer(observer: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], trials: TwoAfcTrials
                  ) -> TwoAfcScore:
-    """Let a program take the test: ``observer(left, right)`` returns 0 / 1 per pair (the side it calls generated)."""
+    """Let a program take the test: ``observer(left, right)`` returns the side (0 or 1) it calls generated."""
     picked = observer(trials.left, trials.right)
     if not isinstance(picked, torch.Tensor) or picked.shape != trials.fake_side.shape:
-        raise ValueError(f"the observer must return one side (0 or 1) per trial, shape {tuple(trials.fake_side.shape)}")
+        raise ValueError("the observer must return one side (0 or 1) per trial, "
+                         f"shape {tuple(trials.fake_side.shape)}")
     return score_two_afc(picked.long().tolist(), trials)
