@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import struct
 import tempfile
 import zipfile
 from collections.abc import Mapping
@@ -72,7 +73,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"weights_only=True ({str(err).splitlines()[0]}). Only load checkpoints you made "
             f"with course_utils. {fix}"
         ) from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError,
+            TypeError, AttributeError, struct.error) as err:
+        # Random bytes read as a legacy (non-zip) pickle can fail in any of these ways.
         raise CheckpointError(
             f"The checkpoint {path} is corrupt or truncated and cannot be read "
             f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). "

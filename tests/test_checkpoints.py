@@ -1,6 +1,5 @@
 """Checkpoints: atomic, safe to load, and clear about every way a file can be unusable."""
 
-import os
 import random
 
 import numpy as np
@@ -64,9 +63,17 @@ def test_truncated(tmp_path):
 
 
 def test_garbage(tmp_path):
-    (tmp_path / "g.pt").write_bytes(os.urandom(2000))
-    with pytest.raises(cu.CheckpointError, match="corrupt or truncated|cannot be loaded safely"):
-        cu.load_model(_model(), tmp_path / "g.pt")
+    # Many different random files: each must give the course's error, never a raw KeyError etc.
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        (tmp_path / "g.pt").write_bytes(rng.bytes(int(rng.integers(1, 4000))))
+        with pytest.raises(cu.CheckpointError, match="corrupt or truncated|cannot be loaded safely"):
+            cu.load_model(_model(), tmp_path / "g.pt")
+    # Random bytes after a valid pickle protocol header (the legacy format's first bytes)
+    for _ in range(300):
+        (tmp_path / "g.pt").write_bytes(b"\x80\x02" + rng.bytes(int(rng.integers(1, 400))))
+        with pytest.raises(cu.CheckpointError, match="corrupt or truncated|cannot be loaded safely"):
+            cu.load_model(_model(), tmp_path / "g.pt")
 
 
 def test_foreign_file(tmp_path):
