@@ -55,8 +55,20 @@ def render(nb: nbformat.NotebookNode) -> str:
     return body.replace(BADGE_SVG, BADGE_FILE)
 
 
-def index_page(c: dict, rows: list[dict], mode: str) -> str:
+def saved_models(mode: str) -> list[str]:
+    """The checkpoints that the notebooks of this mode will load instead of training."""
+    import course_utils as cu
+
+    folder = cu.get_settings().checkpoint_dir
+    return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
+
+
+def index_page(c: dict, rows: list[dict], mode: str, loaded: list[str]) -> str:
     when = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    trained = ("Every model was trained during this build, so the run times include training."
+               if not loaded else
+               "Models saved before this build were loaded instead of trained "
+               f"({html.escape(', '.join(loaded))}), so the run times do not include their training.")
     items = "\n".join(
         f"""<tr><td>{r['number']}</td>
 <td><a href="{r['html']}">{html.escape(r['title'])}</a><br><small>{html.escape(r['summary'])}</small></td>
@@ -76,7 +88,7 @@ small {{ color: #555; }}
 <p>An open course in Jupyter notebooks. Every page below was executed top to bottom in
 <b>{mode}</b> mode on {html.escape(platform.node() or 'this machine')} ({html.escape(platform.machine())},
 Python {platform.python_version()}) on {when}; the run time is that execution's wall time.
-Source: <a href="{c['url']}">{c['url']}</a>.</p>
+{trained} Source: <a href="{c['url']}">{c['url']}</a>.</p>
 <table><thead><tr><th>#</th><th>notebook</th><th>run time</th><th>mode</th><th></th></tr></thead>
 <tbody>
 {items}
@@ -96,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["COURSE_SMOKE"] = "1" if args.mode == "smoke" else "0"
     os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars mean nothing on a static page
     c = course()
+    loaded = saved_models(args.mode)
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)
@@ -112,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"number": entry["file"][:2], "title": entry["title"], "summary": entry["summary"],
                      "html": page, "seconds": seconds, "colab": colab_url(c["repo"], entry["file"])})
         print(f"  {seconds:.0f} s -> {args.out / page}", flush=True)
-    (args.out / "index.html").write_text(index_page(c, rows, args.mode))
+    (args.out / "index.html").write_text(index_page(c, rows, args.mode, loaded))
     (args.out / "build.json").write_text(json.dumps({"mode": args.mode, "notebooks": rows}, indent=1))
     print(f"site written to {args.out / 'index.html'}")
     return 0
