@@ -2,6 +2,7 @@
 #   make lab    install the course and start JupyterLab on notebooks/
 #   make test   install the dev tools and run unit tests + every notebook (smoke mode)
 #   make lint   ruff over the package, the tests and the notebooks
+#   make export write the notebooks' tagged cells (#| export <module>) into course_utils
 # Delivery (see docs/teaching.md): badges, student, site, test-site, prefetch, test-colab-versions
 
 PYTHON ?= python3
@@ -25,13 +26,14 @@ COLAB_PYTHON ?= $(shell python3.13 -c "" >/dev/null 2>&1 && echo python3.13 || e
 COLAB_VENV ?= build/colab-venv
 COLAB_PINS ?= torch==2.11.0 torchvision==0.26.0 ipywidgets==7.7.1
 
-.PHONY: help lab test lint clean badges student site test-site chromium prefetch test-colab-versions
+.PHONY: help lab test lint export clean badges student site test-site chromium prefetch test-colab-versions
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make lab    create .venv if needed, install the course, start JupyterLab on notebooks/"
 	@echo "make test   install the dev extras, run unit tests and all notebooks in smoke mode"
 	@echo "make lint   check code and notebooks with ruff"
+	@echo "make export write the notebooks' tagged cells (#| export <module>) into course_utils"
 	@echo "make clean  remove build outputs and caches (keeps .venv, data/ and checkpoints/)"
 	@echo ""
 	@echo "make badges               refresh the Colab badges, setup cells and README table from pyproject.toml"
@@ -73,6 +75,9 @@ test: $(VENV)/.installed-dev
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check course_utils tests notebooks tools benchmarks conftest.py
+
+export: $(BIN)/python
+	$(BIN)/python tools/export.py --stats
 
 badges: $(VENV)/.installed-dev
 	$(BIN)/python tools/sync_notebooks.py

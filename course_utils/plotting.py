@@ -17,12 +17,11 @@ import numpy as np
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from .ranges import to_unit_range
+
 
 def _to_unit(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
-    lo, hi = value_range
-    if hi <= lo:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
-    return ((images.detach().float().cpu() - lo) / (hi - lo)).clamp(0, 1)
+    return to_unit_range(images.detach().cpu(), value_range)
 
 
 def _as_batch(images: torch.Tensor | Sequence[torch.Tensor]) -> list[torch.Tensor]:

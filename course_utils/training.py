@@ -2,9 +2,9 @@
 
 The loop does not know what a model is trained for: you give it a ``step``
 function that takes one batch, does the forward pass, the backward pass and the
-optimiser step, and returns the numbers to log. The same loop trains the
-classifier of notebook 01, the GANs of notebooks 03 and 05 and the VAEs of
-notebook 04.
+optimiser step, and returns the numbers to log. The steps are taught in the notebooks
+(the classifier's in 01, the GANs' in 03 and 05, the VAEs' in 04, ...); this loop, the
+same for all of them, is infrastructure.
 
 Train or load
     With ``checkpoint=path`` the loop saves everything after every epoch. If you
@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .checkpoints import (
@@ -33,10 +32,9 @@ from .checkpoints import (
     atomic_save,
     load_checkpoint,
     load_state,
-    rng_state,
-    set_rng_state,
 )
 from .progress import progress
+from .rng import rng_state, set_rng_state
 
 
 @dataclass
@@ -257,88 +255,6 @@ def _save(path, epoch, global_step, epochs, history, modules, optimizers, schedu
     )
 
 
-# ---------------------------------------------------------------- supervised learning
-
-
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Share of rows of ``logits`` ``[N, C]`` whose arg-max equals ``labels`` ``[N]``."""
-    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
-        raise ValueError(f"expected logits [N, C] and labels [N], got {tuple(logits.shape)} "
-                         f"and {tuple(labels.shape)}")
-    return (logits.argmax(dim=1) == labels).float().mean().item()
-
-
-def confusion_matrix(predicted: torch.Tensor, actual: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Counts ``[num_classes, num_classes]``: row = actual class, column = predicted class."""
-    idx = actual.long() * num_classes + predicted.long()
-    return torch.bincount(idx, minlength=num_classes**2).reshape(num_classes, num_classes)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, loader: Iterable, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run ``model`` in eval mode over ``(x, y)`` batches.
-
-    Returns:
-        logits ``[N, C]`` and labels ``[N]``, on the CPU.
-    """
-    model.eval()
-    outs, ys = [], []
-    for x, y in loader:
-        outs.append(model(x.to(device)).float().cpu())
-        ys.append(y)
-    return torch.cat(outs), torch.cat(ys)
-
-
-def evaluate(model: nn.Module, loader: Iterable, device: torch.device) -> dict[str, float]:
-    """Mean cross-entropy ``"loss"`` and accuracy ``"acc"`` of a classifier over a loader."""
-    logits, labels = predict(model, loader, device)
-    return {"loss": F.cross_entropy(logits, labels).item(), "acc": accuracy(logits, labels)}
-
-
-def fit(
-    model: nn.Module,
-    train_loader: Iterable,
-    optimizer: torch.optim.Optimizer,
-    *,
-    epochs: int,
-    device: torch.device,
-    val_loader: Iterable | None = None,
-    val_name: str = "val",
-    scheduler: Any | None = None,
-    checkpoint: str | Path | None = None,
-    config: Mapping[str, Any] | None = None,
-    early_stopping: EarlyStopping | None = None,
-    progress_bar: bool = True,
-) -> History:
-    """Train a classifier with cross-entropy (introduced in notebook 01).
-
-    One step is the textbook sequence: forward, loss, ``zero_grad``,
-    ``backward``, optimiser step (and a per-batch scheduler step if given).
-    With ``val_loader``, ``val_loss`` and ``val_acc`` are logged every epoch
-    (``val_name="test"`` logs ``test_loss`` and ``test_acc`` instead, for a
-    held-out set that is only reported, never used to choose anything).
-    See :func:`train` for ``checkpoint``, ``config`` and ``early_stopping``.
-    """
-
-    def step(batch):
-        x, y = batch[0].to(device), batch[1].to(device)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        return {"loss": loss.item(), "acc": accuracy(logits.detach(), y)}
-
-    def end_of_epoch(epoch):
-        if val_loader is None:
-            return {}
-        return {f"{val_name}_{k}": v for k, v in evaluate(model, val_loader, device).items()}
-
-    return train(
-        step, train_loader, epochs=epochs, modules={"model": model}, optimizers={"optimizer": optimizer},
-        schedulers={"scheduler": scheduler} if scheduler is not None else None,
-        end_of_epoch=end_of_epoch, checkpoint=checkpoint, config=config,
-        early_stopping=early_stopping, desc="fit", progress_bar=progress_bar,
-    )
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of a model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

@@ -12,48 +12,31 @@ random numbers untouched.
 from __future__ import annotations
 
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .data import mnist_dataset, mnist_tensors
+from .data import mnist_tensors
 from .gan import GanConfig, GanRun, train_gan
-from .models import MnistClassifier
 from .settings import Settings
-from .training import History, fit
+from .training import History
 from .vae import VAE, ConvVAE, MlpVAE, fit_vae
 
 
 def mnist_classifier(
-    settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
-) -> tuple[MnistClassifier, History]:
+    settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True
+) -> tuple[nn.Module, History]:
     """The MNIST classifier of notebook 01, trained or loaded (name ``"mnist_classifier"``).
 
-    Recipe: :class:`~course_utils.models.MnistClassifier`, AdamW (weight decay
-    1e-4), one-cycle learning rate up to 3e-3, batch 128, on the whole training
-    split: 5 epochs in full mode; 2 epochs on at most 8,000 digits in smoke mode.
+    The recipe is :func:`course_utils.classifier.classifier_recipe` (written in notebook 01):
+    5 epochs on the whole training split; 2 epochs on at most 8,000 digits in smoke mode.
 
     Returns:
         The model in eval mode on ``device``, and its training :class:`History`
         (``history.epoch["test_acc"]`` holds the test accuracy after each epoch).
     """
-    epochs = settings.choose(full=5, smoke=2)
-    config = {"recipe": "mnist_classifier/1", "epochs": epochs, "lr": 3e-3, "weight_decay": 1e-4,
-              "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000)}
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        train_set = mnist_dataset(settings, train=True, limit=config["train_limit"])
-        test_set = mnist_dataset(settings, train=False)
-        train_loader = DataLoader(train_set, batch_size=config["batch_size"], shuffle=True)
-        test_loader = DataLoader(test_set, batch_size=1000)
-        model = MnistClassifier().to(device)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"],
-                                      weight_decay=config["weight_decay"])
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config["lr"], total_steps=epochs * len(train_loader))
-        history = fit(model, train_loader, optimizer, epochs=epochs, device=device,
-                      val_loader=test_loader, val_name="test", scheduler=scheduler, config=config,
-                      checkpoint=settings.checkpoint_path("mnist_classifier"), progress_bar=progress_bar)
-    model.eval()
-    return model, history
+    from .classifier import classifier_recipe, train_classifier
+
+    return train_classifier(classifier_recipe(settings), settings, device, progress_bar=progress_bar)
 
 
 # ---------------------------------------------------------------- notebook 04: variational autoencoders

@@ -1,6 +1,5 @@
 """Checkpoints: atomic, safe to load, and clear about every way a file can be unusable."""
 
-import random
 
 import numpy as np
 import pytest
@@ -100,16 +99,3 @@ def test_incompatible_architecture(tmp_path):
         cu.load_model(_model(), path, key="G")
 
 
-def test_rng_state_round_trip():
-    state = checkpoints.rng_state()
-    first = (random.random(), np.random.rand(), torch.rand(2).tolist())
-    checkpoints.set_rng_state(state)
-    assert (random.random(), np.random.rand(), torch.rand(2).tolist()) == first
-    # the state survives a safe save and load
-
-
-def test_rng_state_survives_a_weights_only_round_trip(tmp_path):
-    checkpoints.atomic_save({"format": checkpoints.FORMAT, "rng": checkpoints.rng_state()}, tmp_path / "r.pt")
-    first = (random.random(), np.random.rand(), torch.rand(2).tolist())
-    checkpoints.set_rng_state(checkpoints.load_checkpoint(tmp_path / "r.pt")["rng"])
-    assert (random.random(), np.random.rand(), torch.rand(2).tolist()) == first

@@ -1,6 +1,4 @@
-import random
 
-import numpy as np
 import torch
 
 import course_utils as cu
@@ -16,17 +14,6 @@ def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch, capsys):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Test GPU")
     assert cu.get_device(verbose=False).type == "cuda"
-
-
-def test_seed_everything_repeats_all_generators():
-    def draw():
-        return random.random(), np.random.rand(), torch.rand(3).tolist()
-
-    cu.seed_everything(123)
-    first = draw()
-    cu.seed_everything(123)
-    assert draw() == first
-    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
 
 
 def test_environment_report_names_everything(settings):

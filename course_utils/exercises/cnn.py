@@ -11,6 +11,31 @@ from torch import nn
 from ._check import fail, passed
 
 
+def check_conv2d(conv2d: Callable[..., torch.Tensor]) -> None:
+    """``conv2d(image [C, H, W], weight [F, C, k, k], bias [F] or None)``: convolution by the formula.
+
+    The reference is ``F.conv2d`` (stride 1, no padding) on several shapes, with and without bias.
+    """
+    gen = torch.Generator().manual_seed(0)
+    cases = [(3, 6, 5, 4, 3, True), (1, 5, 5, 2, 3, False), (2, 4, 6, 3, 1, True), (1, 4, 4, 1, 4, True)]
+    for c, h, w, f, k, with_bias in cases:
+        image, weight = torch.randn(c, h, w, generator=gen), torch.randn(f, c, k, k, generator=gen)
+        bias = torch.randn(f, generator=gen) if with_bias else None
+        expected = F.conv2d(image[None], weight, bias)[0]
+        got = conv2d(image, weight, bias)
+        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+            fail(f"For a {c}x{h}x{w} image and {f} filters of {k}x{k} the output should have shape "
+                 f"{tuple(expected.shape)}; yours is "
+                 f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}.",
+                 "There are H - k + 1 positions down and W - k + 1 across for each filter.")
+        if not torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
+            fail(f"For a {c}x{h}x{w} image, {f} filters of {k}x{k}{' and a bias' if with_bias else ''}, "
+                 "the values differ from F.conv2d.",
+                 "Sum weight[f, c, i, j] * image[c, x + i, y + j] over the channels c and the kernel "
+                 "positions i, j (no flip), then add bias[f] if there is one.")
+    passed(f"your convolution matches F.conv2d on all {len(cases)} cases.")
+
+
 def check_output_size(conv_output_size: Callable[..., int]) -> None:
     """``conv_output_size(n, k, padding, stride)``: the output side of a convolution.
 

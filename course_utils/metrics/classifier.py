@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..training import confusion_matrix
+from ..classifier import confusion_matrix
 from .features import extract_features
 from .results import MeanStd
 

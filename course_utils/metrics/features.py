@@ -20,35 +20,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ..ranges import to_unit_range
+
 FeatureExtractor = nn.Module | Callable[[torch.Tensor], torch.Tensor]
-
-
-def to_unit_range(
-    images: torch.Tensor, value_range: tuple[float, float], tolerance: float = 0.01
-) -> torch.Tensor:
-    """Map ``images`` from ``value_range`` to [0, 1], refusing images that are not in that range.
-
-    Overshoots of up to ``tolerance`` times the width of the range (e.g. from resizing)
-    are clipped; anything further out raises ``ValueError``, because it almost always
-    means a wrong ``value_range`` (``[-1, 1]`` GAN samples declared as ``(0, 1)``, or
-    0..255 bytes), which would otherwise give silently wrong scores. Returns float32
-    (float64 images stay float64) of the same shape.
-    """
-    lo, hi = (float(v) for v in value_range)
-    if not hi > lo:
-        raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
-    x = images if images.dtype == torch.float64 else images.float()  # float64 stays float64
-    if x.numel() == 0:
-        return x
-    xmin, xmax = x.min().item(), x.max().item()
-    slack = tolerance * (hi - lo)
-    if xmin < lo - slack or xmax > hi + slack or x.isnan().any():
-        raise ValueError(
-            f"images have pixel values in [{xmin:.3g}, {xmax:.3g}], outside value_range=({lo:g}, {hi:g}). "
-            "Pass the range your images are in (value_range=(-1, 1) for tanh GAN samples, "
-            "(0, 255) for bytes), or clamp them first if small overshoots are expected."
-        )
-    return ((x - lo) / (hi - lo)).clamp_(0.0, 1.0)
 
 
 def _owning_module(extractor: FeatureExtractor) -> nn.Module | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .features import to_unit_range
+from ..ranges import to_unit_range
 
 
 def gaussian_window(sigma: float = 1.5, radius: int | None = None) -> torch.Tensor:
