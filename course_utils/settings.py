@@ -13,6 +13,10 @@ import time), so a learner can change them and re-run the first cell.
                            repository's ``checkpoints/`` folder. Smoke-mode runs
                            save under ``<folder>/smoke/`` so that a quick smoke
                            model is never loaded in place of a fully trained one.
+``COURSE_PHOTOS_DIR``      optional: a folder of your own photos (searched
+                           recursively) for the notebooks that train on photos
+                           (07, 08); it replaces the downloaded collection. See
+                           :mod:`course_utils.photos`.
 =========================  =====================================================
 """
 
@@ -51,11 +55,13 @@ class Settings:
         smoke: True in smoke mode (``COURSE_SMOKE=1``).
         data_dir: folder for datasets and downloaded images.
         checkpoint_root: folder for checkpoints, as configured.
+        photos_dir: a folder of the learner's own photos (``COURSE_PHOTOS_DIR``), or None.
     """
 
     smoke: bool
     data_dir: Path
     checkpoint_root: Path
+    photos_dir: Path | None = None
 
     @property
     def mode(self) -> str:
@@ -97,8 +103,10 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     smoke = _parse_flag("COURSE_SMOKE", env.get("COURSE_SMOKE", "0"))
     data_dir = env.get("COURSE_DATA_DIR") or _default_folder("data")
     ckpt_dir = env.get("COURSE_CHECKPOINT_DIR") or _default_folder("checkpoints")
+    photos_dir = env.get("COURSE_PHOTOS_DIR") or None
     return Settings(
         smoke=smoke,
         data_dir=Path(data_dir).expanduser().resolve(),
         checkpoint_root=Path(ckpt_dir).expanduser().resolve(),
+        photos_dir=Path(photos_dir).expanduser().resolve() if photos_dir else None,
     )
