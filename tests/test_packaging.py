@@ -2,6 +2,7 @@
 
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -54,15 +55,104 @@ def test_lower_bounds_admit_google_colab():
     assert "2.5.1" not in SpecifierSet(deps["torch"])  # 2.6 made weights_only loading the default
 
 
+def _git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+
+
+def _committed_notebooks() -> dict[str, str]:
+    """Every tracked notebook as committed (HEAD) and as staged (the index): {"HEAD:path": text}.
+
+    This is what the repository holds, not the working copy: a learner who runs the notebooks in
+    JupyterLab has outputs in the working copy, and the nbstripout filter keeps them out of git.
+    """
+    if _git("rev-parse", "--is-inside-work-tree").returncode != 0:
+        raise AssertionError("not a git checkout: this test checks what is committed")
+    files = _git("ls-files", "--", "*.ipynb").stdout.split()
+    assert files, "no notebooks are tracked"
+    blobs = {}
+    for f in files:
+        for rev in ("HEAD:", ":"):  # committed, and staged for the next commit
+            shown = _git("show", f"{rev}{f}")
+            if shown.returncode == 0:  # a notebook added but not committed has no HEAD version
+                blobs[f"{rev}{f}"] = shown.stdout
+    return blobs
+
+
 def test_notebooks_are_committed_without_outputs():
-    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    assert notebooks, "no notebooks found"
-    for nb_path in notebooks:
-        nb = json.loads(nb_path.read_text())
-        assert nb["nbformat"] == 4
+    for name, text in _committed_notebooks().items():
+        nb = json.loads(text)
+        assert nb["nbformat"] == 4, name
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
-                assert cell["outputs"] == [] and cell["execution_count"] is None, nb_path.name
+                assert cell["outputs"] == [] and cell["execution_count"] is None, (
+                    f"{name} has outputs: run `make lab` or `make test` once (it installs the nbstripout "
+                    "git filter), then `git add` the notebook again")
+
+
+def test_committed_notebooks_pass_the_git_filter_unchanged(tmp_path):
+    """The filter that `make` installs leaves committed notebooks as they are (else git would show
+    every notebook as modified once it is installed), and strips a notebook that has outputs."""
+    import nbformat
+
+    committed = {n: t for n, t in _committed_notebooks().items() if n.startswith("HEAD:")}
+    paths = []
+    for i, (name, text) in enumerate(sorted(committed.items())):
+        assert text == nbformat.writes(nbformat.reads(text, as_version=4)) + "\n", (
+            f"{name} is not written the way nbformat (and so nbstripout) writes it")
+        paths.append(tmp_path / f"{i}.ipynb")
+        paths[-1].write_text(text)
+    executed = nbformat.reads(next(iter(committed.values())), as_version=4)
+    code = next(c for c in executed.cells if c.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("stream", text="an output\n")]
+    code.execution_count = 1
+
+    make = subprocess.run(["make", "-n", "-s", "git-filter", "VENV=/v"], cwd=REPO, capture_output=True,
+                          text=True)
+    assert "filter.nbstripout.clean '\"/v/bin/python\" -m nbstripout --keep-id'" in make.stdout, make.stdout
+    nbstripout = [sys.executable, "-m", "nbstripout", "--keep-id", "--verify"]
+    unchanged = subprocess.run([*nbstripout, *map(str, paths)], capture_output=True, text=True)
+    assert unchanged.returncode == 0, unchanged.stdout + unchanged.stderr
+    from nbstripout import strip_output
+
+    stripped = strip_output(executed, keep_output=False, keep_count=False, keep_id=True)
+    assert all(c.outputs == [] and c.execution_count is None for c in stripped.cells if c.cell_type == "code")
+
+
+def test_gitattributes_send_notebooks_through_nbstripout():
+    attributes = (REPO / ".gitattributes").read_text().splitlines()
+    assert "*.ipynb filter=nbstripout" in attributes and "*.ipynb diff=ipynb" in attributes
+    assert _git("check-attr", "filter", "--", "notebooks/01_cnn_basics.ipynb").stdout.strip().endswith(
+        "filter: nbstripout")
+
+
+def _dry_run(target: str, **variables: str) -> str:
+    """The commands `make <target>` would run on a fresh clone (a .venv that does not exist yet)."""
+    args = [f"{k}={v}" for k, v in {"VENV": "/fresh/venv", **variables}.items()]
+    return subprocess.run(["make", "-n", target, *args], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _extras(commands: str) -> set[str]:
+    found = re.findall(r'pip install .*-e "\.\[([a-z,]+)\]"', commands)
+    assert found, commands
+    return set(found[0].split(","))
+
+
+def test_make_lab_and_make_test_share_one_environment():
+    """`make test` then `make lab` (and the other order) on a fresh clone: both work in one .venv."""
+    lab, test = _dry_run("lab"), _dry_run("test")
+    assert "lab" in _extras(test) and _extras(lab) <= _extras(test)
+    # after `make test`, `make lab` finds its install done and only starts JupyterLab
+    assert re.search(r"touch .*/fresh/venv/\.installed-lab", test), test
+    for commands in (lab, test):
+        assert "filter.nbstripout.clean" in commands  # both install the git filter
+
+
+def test_make_lab_passes_allow_root_as_root_and_extra_arguments():
+    as_root = _dry_run("lab", USER_ID="0", JUPYTER_ARGS="--no-browser --port=8899")
+    assert re.search(r"bin/jupyter lab --allow-root\s+--no-browser --port=8899 notebooks/", as_root), as_root
+    as_user = _dry_run("lab", USER_ID="1000")
+    assert "bin/jupyter lab" in as_user and "--allow-root" not in as_user
 
 
 def test_ci_runs_the_readme_test_command():
