@@ -159,3 +159,30 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     readme = (REPO / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+def _readme_sections(*titles: str) -> str:
+    readme = (REPO / "README.md").read_text()
+    parts = re.split(r"^## ", readme, flags=re.M)
+    found = {p.split("\n", 1)[0].strip(): p for p in parts[1:]}
+    assert all(t in found for t in titles), list(found)
+    return "\n".join(found[t] for t in titles)
+
+
+def test_readme_set_up_and_settings_state_what_the_notebooks_do():
+    """The README's set-up, settings and contributors sections give no figures that rot (a test
+    count, a version that a fresh install may not get), and the cells they describe are there."""
+    text = _readme_sections("Set up and run", "Settings", "For contributors")
+    text = " ".join(text.split())
+    assert not re.search(r"\b\d[\d,]* (unit )?tests\b", text), "a test count: pytest prints it"
+    colab_pins = re.search(r"^COLAB_PINS \?= (.*)$", (REPO / "Makefile").read_text(), re.M).group(1)
+    for version in re.findall(r"\btorch (\d+\.\d+\.\d+)", text):
+        assert f"torch=={version}" in colab_pins, f"torch {version}: `python -m course_utils --check` says"
+    assert "the Colab cell" in text and "then the set-up cell, which prints the settings" in text
+    course = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["course"]
+    for entry in course["notebooks"]:
+        nb = json.loads((REPO / "notebooks" / entry["file"]).read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code[0].get("id") == "colab-setup", entry["file"]
+        assert "cu.print_environment(settings, device)" in "".join(code[1]["source"]), (
+            f"{entry['file']}: the second code cell does not print the settings, as the README says")
