@@ -4,20 +4,31 @@
 course, whether it comes from the asset registry, a URL or a learner's upload.
 It turns every kind of bad input into an :class:`ImageLoadError` that says what
 was wrong, instead of a traceback from deep inside Pillow or a silently wrong
-image.
+image. Files are read through :mod:`course_utils.safe_io` (regular files only,
+size cap before reading) and written atomically through it by :func:`save_image`.
+
+What the loader guarantees, for *any* input (tested with mutated files of every
+accepted format in ``tests/test_fuzz_images.py``): it returns a float32 tensor
+``[3, H, W]`` with finite values in [0, 1] and the size that the file declares, or
+it raises :class:`ImageLoadError`. The work it does is bounded: at most
+:data:`MAX_BYTES` bytes are read, at most ``max_pixels`` pixels are decoded, and a
+JPEG may have at most :data:`MAX_JPEG_SCANS` scans (each scan decodes the whole
+image again, so thousands of them would make a small file decode for minutes).
 """
 
 from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
+
+from .ranges import to_unit_range
+from .safe_io import atomic_write, read_regular, refuse_folder
 
 #: Formats the loader accepts. Others (EPS, which runs Ghostscript; PSD; ICO; ...)
 #: are refused: convert them to PNG or JPEG first. "JPEG" also opens the MPO
@@ -29,73 +40,103 @@ SAFE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 #: large camera photo. Larger files are refused before they are decoded.
 MAX_PIXELS = 40_000_000
 
+#: Largest file read, in bytes: a 40-megapixel 16-bit RGB TIFF without compression
+#: (240 MB) still fits. Checked before reading, so ``/dev/zero`` is never read.
+MAX_BYTES = 256 * 2**20
+
+#: Most scans a JPEG may have. Progressive photos have about 10; each scan costs a
+#: pass over the whole image.
+MAX_JPEG_SCANS = 100
+
 
 class ImageLoadError(ValueError):
     """An image file could not be loaded; the message says why and what to do."""
 
 
-def _open_bytes(source: str | os.PathLike | bytes | memoryview) -> tuple[bytes, str]:
+class ImageSaveError(OSError):
+    """An image could not be written (a folder, no permission, disk full, ...); the message says why."""
+
+
+def _source_bytes(source: str | os.PathLike | bytes | memoryview, max_bytes: int) -> tuple[bytes, str]:
     """Read the raw bytes of a file, URL, or in-memory upload, and a name for messages."""
     if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) > max_bytes:
+            raise ImageLoadError(f"the uploaded image is {len(source) / 2**20:,.0f} MB, more than the "
+                                 f"limit of {max_bytes / 2**20:,.0f} MB. Resize it first.")
         return bytes(source), "the uploaded image"
-    text = str(source)
+    text = os.fspath(source)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
     if text.startswith(("http://", "https://")):
-        import pooch
-
-        from .assets import ASSETS
-
-        known = {a.url: a.sha256 for a in ASSETS.values()}
-        try:
-            path = pooch.retrieve(text, known_hash=f"sha256:{known[text]}" if text in known else None,
-                                  progressbar=False)
-        except Exception as err:
-            raise ImageLoadError(
-                f"Could not download {text}: {type(err).__name__}: {err}. Check the address and "
-                "your connection, or download the file yourself and pass its path."
-            ) from err
-        text = path
+        text = _download(text)
     path = Path(text).expanduser()
-    if not path.exists():
-        raise ImageLoadError(f"{path} does not exist. Check the path (the current folder is {Path.cwd()}).")
-    if path.is_dir():
-        raise ImageLoadError(f"{path} is a folder, not an image file.")
-    data = path.read_bytes()
-    return data, str(path)
+    return read_regular(path, error=ImageLoadError, what="image", max_bytes=max_bytes), str(path)
+
+
+def _download(url: str) -> str:
+    import pooch
+
+    from .assets import ASSETS
+
+    known = {a.url: a.sha256 for a in ASSETS.values()}
+    try:
+        return pooch.retrieve(url, known_hash=f"sha256:{known[url]}" if url in known else None,
+                              progressbar=False)
+    except Exception as err:  # pooch raises requests', urllib's and its own errors
+        raise ImageLoadError(
+            f"Could not download {url}: {type(err).__name__}: {err}. Check the address and "
+            "your connection, or download the file yourself and pass its path."
+        ) from err
+
+
+def _jpeg_scans(data: bytes) -> int:
+    """How many scans (SOS markers) a JPEG has. Entropy-coded data stuffs every 0xFF with
+    0x00, so ``FF DA`` only occurs as a marker (embedded thumbnails add theirs)."""
+    return data.count(b"\xff\xda")
 
 
 def _to_rgb_array(img: Image.Image) -> np.ndarray:
-    """Convert any Pillow mode to an RGB float array in [0, 1], shape [H, W, 3]."""
+    """Convert any Pillow mode to an RGB float array in [0, 1], shape [H, W, 3].
+
+    Transparent pixels, whether from an alpha channel, a palette's transparency or a
+    PNG colour key (``tRNS`` on a grey or RGB image), are composited over white, as a
+    viewer shows them.
+    """
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF). Pillow's convert("RGB") would clip at 255.
         a = np.asarray(img, dtype=np.float64)
         scale = 65535.0 if mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
-        a = np.clip(a / scale, 0.0, 1.0)
-        return np.repeat(a[..., None], 3, axis=2).astype(np.float32)
+        gray = np.clip(a / scale, 0.0, 1.0)
+        key = img.info.get("transparency")
+        if isinstance(key, int):  # colour key: pixels of exactly this value are transparent
+            gray[a == key] = 1.0
+        return np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
     if mode == "F":
         a = np.asarray(img, dtype=np.float32)
         a = np.clip(a / 255.0 if a.max(initial=0) > 1 else a, 0, 1)
         return np.repeat(a[..., None], 3, axis=2)
-    if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in img.info):
-        # Composite transparent images over white, as a viewer would show them.
+    if img.has_transparency_data:
+        # Alpha channel, palette transparency or colour key: composite over white.
         rgba = img.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(white, rgba)
     # L, 1, P, CMYK, YCbCr, LAB, HSV, RGBA (now composited): Pillow converts these correctly.
-    a = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    return a
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def load_image(
     source: str | os.PathLike | bytes | memoryview,
     max_side: int | None = None,
     max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
 ) -> torch.Tensor:
     """Load an image as an RGB float tensor in [0, 1].
 
-    Applies the EXIF orientation (phone photos), converts grayscale, RGBA
-    (over white), palette, CMYK and 16-bit images to 8-bit-accurate RGB, and
-    optionally shrinks the image so that its longer side is ``max_side``.
+    Applies the EXIF orientation (phone photos), converts grayscale, RGBA and
+    colour-keyed transparency (over white), palette, CMYK and 16-bit images to
+    8-bit-accurate RGB, and optionally shrinks the image so that its longer side
+    is ``max_side``.
 
     Args:
         source: a file path, an ``http(s)://`` URL (downloaded and cached by
@@ -107,22 +148,48 @@ def load_image(
         max_pixels: refuse images with more pixels than this before decoding
             them (decompression bombs). This is a lower, per-call version of
             Pillow's global ``Image.MAX_IMAGE_PIXELS``, which is left untouched.
+        max_bytes: refuse files larger than this before reading them.
 
     Returns:
         Tensor of shape ``[3, H, W]``, dtype float32, values in [0, 1].
 
     Raises:
-        ImageLoadError: empty, missing, non-image, truncated, too large or
-            unsupported-format input, with a message that says which.
+        ImageLoadError: empty, missing, unreadable, non-image, damaged,
+            truncated, too large or unsupported-format input, with a message
+            that says which.
     """
-    data, name = _open_bytes(source)
+    if max_side is not None and max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
+    data, name = _source_bytes(source, max_bytes)
     if len(data) == 0:
         raise ImageLoadError(f"{name} is empty (0 bytes). Was the download or upload interrupted?")
+    img = _open(data, name)
+    try:
+        rgb = _decode(img, data, name, max_pixels, max_side)
+    except ImageLoadError:
+        raise
+    except Exception as err:  # noqa: BLE001 - see _open: any decoder error means a damaged file
+        raise ImageLoadError(
+            f"{name} is damaged or truncated and cannot be decoded ({type(err).__name__}: {err}). "
+            "Download or copy it again, or open and re-save it in an image editor."
+        ) from err
+    finally:
+        img.close()
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """Read the header (nothing is decoded yet), refusing formats outside :data:`SAFE_FORMATS`.
+
+    Pillow's header parsers raise many kinds of exceptions on damaged input (``OSError``,
+    ``SyntaxError``, ``ValueError``, ``struct.error``, ``IndexError``, ...); since the data
+    is untrusted, every one of them means "damaged file", and becomes an ImageLoadError.
+    """
     try:
         with warnings.catch_warnings():
             # Pillow warns above its own limit and raises above twice that; make both an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
+            return Image.open(io.BytesIO(data), formats=SAFE_FORMATS)
     except Image.UnidentifiedImageError as err:
         fmt = _identify_any_format(data)
         if fmt is not None:
@@ -136,32 +203,36 @@ def load_image(
         ) from err
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageLoadError(f"{name} is too large to load safely: {err}") from err
-    with img:
-        w, h = img.size
-        if w * h > max_pixels:
-            raise ImageLoadError(
-                f"{name} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the limit of "
-                f"{max_pixels / 1e6:.0f} megapixels (a guard against decompression bombs). "
-                "Resize it first, or pass a larger max_pixels if you trust the file."
-            )
-        if w == 0 or h == 0:
-            raise ImageLoadError(f"{name} has no pixels ({w}x{h}).")
-        try:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-        except (OSError, SyntaxError, ValueError) as err:
-            raise ImageLoadError(
-                f"{name} is damaged or truncated and cannot be decoded ({err}). "
-                "Download or copy it again."
-            ) from err
-        if max_side is not None:
-            if max_side < 1:
-                raise ValueError(f"max_side must be a positive number of pixels, got {max_side}")
-            if max(img.size) > max_side:
-                img = img.copy()
-                img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        rgb = _to_rgb_array(img)
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+    except Exception as err:  # noqa: BLE001 - any header parser error means a damaged file
+        raise ImageLoadError(
+            f"{name} looks like an image but its header is damaged ({type(err).__name__}: {err}). "
+            "Download or copy it again, or open and re-save it in an image editor."
+        ) from err
+
+
+def _decode(img: Image.Image, data: bytes, name: str, max_pixels: int, max_side: int | None) -> np.ndarray:
+    w, h = img.size
+    if w * h > max_pixels:
+        raise ImageLoadError(
+            f"{name} is {w}x{h} = {w * h / 1e6:.0f} megapixels, more than the limit of "
+            f"{max_pixels / 1e6:.0f} megapixels (a guard against decompression bombs). "
+            "Resize it first, or pass a larger max_pixels if you trust the file."
+        )
+    if w == 0 or h == 0:
+        raise ImageLoadError(f"{name} has no pixels ({w}x{h}).")
+    if img.format in ("JPEG", "MPO") and _jpeg_scans(data) > MAX_JPEG_SCANS:
+        raise ImageLoadError(f"{name} is a JPEG with {_jpeg_scans(data)} scans (photos have about 10; "
+                             f"the limit is {MAX_JPEG_SCANS}): damaged or made to be slow. Re-save it.")
+    img.load()
+    img = ImageOps.exif_transpose(img)
+    if max_side is not None and max(img.size) > max_side:
+        img = img.copy()
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    rgb = _to_rgb_array(img)
+    if not np.isfinite(rgb).all():
+        raise ImageLoadError(f"{name} has pixels that are not numbers (NaN or infinite). "
+                             "Open and re-save it in an image editor.")
+    return rgb
 
 
 def _identify_any_format(data: bytes) -> str | None:
@@ -182,37 +253,42 @@ def save_image(
 
     Args:
         image: ``[3, H, W]``, ``[1, 3, H, W]``, ``[1, H, W]`` or ``[H, W]``, values
-            in ``value_range``; values outside are clipped.
+            in ``value_range`` (overshoots of up to 1 % of the range are clipped;
+            anything further out is refused, as a wrong ``value_range`` would
+            otherwise save a silently wrong picture).
         path: destination; the format follows the suffix (``.png``, ``.jpg``, ...).
-        value_range: the pixel range of ``image``.
+        value_range: the pixel range of ``image``: ``(0, 1)``, ``(-1, 1)`` for tanh
+            outputs, ``(0, 255)`` for bytes (a ``uint8`` tensor needs it).
 
     Raises:
-        ValueError: if the tensor has the wrong shape or contains NaN or inf.
+        ValueError: if the tensor has the wrong shape, no pixels, NaN or inf, values
+            outside ``value_range``, or is a ``uint8`` tensor declared as (0, 1).
+        ImageSaveError: if ``path`` is a folder or cannot be written.
     """
-    t = image.detach().to("cpu", torch.float32)
+    if not isinstance(image, torch.Tensor):
+        raise TypeError(f"save_image expects a torch.Tensor, got {type(image).__name__}")
+    t = image.detach().to("cpu")
     if t.dim() == 4 and t.shape[0] == 1:
         t = t[0]
     if t.dim() == 2:
         t = t.unsqueeze(0)
     if t.dim() != 3 or t.shape[0] not in (1, 3):
         raise ValueError(f"save_image expects [3, H, W] or [1, H, W], got shape {tuple(image.shape)}")
-    if not torch.isfinite(t).all():
+    if t.shape[1] == 0 or t.shape[2] == 0:
+        raise ValueError(f"the image has no pixels (shape {tuple(image.shape)}); nothing to save")
+    if not (t.dtype.is_floating_point or t.dtype == torch.bool) and tuple(value_range) == (0.0, 1.0):
+        raise ValueError(
+            f"the image is a {t.dtype} tensor, whose pixels are usually 0..255, but value_range=(0, 1). "
+            "Pass value_range=(0, 255), or convert it with image.float() / 255."
+        )
+    if t.is_complex() or (t.dtype.is_floating_point and not torch.isfinite(t).all()):
         raise ValueError("the image contains NaN or infinite values; refusing to save a broken picture")
-    lo, hi = value_range
-    t = ((t - lo) / (hi - lo)).clamp(0, 1)
-    arr = (t.mul(255).round().byte().permute(1, 2, 0).numpy())
+    t = to_unit_range(t.double(), value_range)
+    arr = t.mul(255).round().byte().permute(1, 2, 0).numpy()
     pil = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path).expanduser()
+    refuse_folder(path, error=ImageSaveError, what="image")
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"cannot tell the image format from the suffix of {path}; use .png or .jpg")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pil.save(f, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: pil.save(f, format=fmt), error=ImageSaveError, what="image")

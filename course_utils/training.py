@@ -30,6 +30,7 @@ from .checkpoints import (
     FORMAT,
     CheckpointError,
     atomic_save,
+    check_checkpoint_writable,
     load_checkpoint,
     load_state,
 )
@@ -160,6 +161,8 @@ def train(
                   f"Delete {path} to train again.")
             return history
         print(f"Resuming {path.name} from epoch {start} of {epochs}.")
+    if path is not None:
+        check_checkpoint_writable(path)  # fail now, not after the first epoch's work
     global_step = len(next(iter(history.step.values()), []))
 
     steps_per_epoch = len(loader) if hasattr(loader, "__len__") else None  # type: ignore[arg-type]
