@@ -53,15 +53,15 @@ def check(user: str | None, timeout: float) -> None:
     if user:
         entry = pwd.getpwnam(user)
         os.chown(home, entry.pw_uid, entry.pw_gid)
-        if subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups",
-                           "test", "-r", str(REPO / "Makefile")]).returncode != 0:
+        as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
+        if subprocess.run([*as_user, "test", "-r", str(REPO / "Makefile")]).returncode != 0:
             print(f"check_lab: not run as {user}: it cannot read {REPO} (a checkout under a private "
                   "folder); run it from a checkout that other users can read")
             return
-        command = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", *command]
+        command = [*as_user, *command]
         env.update(HOME=home, USER=user, LOGNAME=user)
-    env.update(JUPYTER_RUNTIME_DIR=os.path.join(home, "runtime"), JUPYTER_CONFIG_DIR=os.path.join(home, "config"),
-               JUPYTER_DATA_DIR=os.path.join(home, "data"))
+    for kind in ("runtime", "config", "data"):  # a fresh Jupyter home: nothing of this user's is read
+        env[f"JUPYTER_{kind.upper()}_DIR"] = os.path.join(home, kind)
     log_path = Path(home) / "lab.log"
     with open(log_path, "w") as log:
         t0 = time.perf_counter()
