@@ -8,10 +8,12 @@ mirror works without a network.
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pooch
+import requests
 
 from .settings import Settings
 
@@ -119,3 +121,98 @@ def how_to_fix(relative_path: str) -> str:
         f"  2. set COURSE_DATA_DIR to a folder that holds {relative_path} "
         "(for example an offline copy of the course data), then run the first cell again."
     )
+
+
+# ---------------------------------------------------------------- collections (archives of many files)
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A downloadable archive of many files (a photo collection), unpacked into the data folder.
+
+    ``sha256`` and ``size`` are those of the archive as published; ``checksum_source`` says
+    where the hash was published (it is never taken from the download itself).
+    """
+
+    url: str
+    sha256: str
+    size: int
+    folder: str  # unpacked into <data folder>/<folder>
+    count: int  # how many files the archive holds
+    description: str
+    licence: str
+    checksum_source: str
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "coco_val2017": Collection(
+        url="http://images.cocodataset.org/zips/val2017.zip",
+        sha256="4f7e2ccb2866ec5041993c9cf2a952bbed69647b115d0f74da7ce8f4bef82f05",
+        size=815_585_330,
+        folder="collections/coco_val2017",
+        count=5000,
+        description="COCO 2017 validation images (Lin et al. 2014): 5,000 photos of everyday scenes, "
+                    "about 640 px on the longer side",
+        licence="each photo under its own Flickr licence (listed in COCO's annotation files); "
+                "COCO's annotations are CC BY 4.0",
+        checksum_source="size and sha256 as published by TensorFlow Datasets "
+                        "(tensorflow_datasets/url_checksums/coco.txt)",
+    ),
+}
+
+
+def collection_dir(name: str, settings: Settings) -> Path:
+    """The folder a collection is unpacked into: ``<data folder>/<its folder>``."""
+    if name not in COLLECTIONS:
+        raise KeyError(f"{name!r} is not a registered collection. Known: {', '.join(sorted(COLLECTIONS))}")
+    return settings.data_dir / COLLECTIONS[name].folder
+
+
+def fetch_collection(name: str, settings: Settings, *, download: bool = True, progressbar: bool = True,
+                     keep_archive: bool = False) -> Path:
+    """The folder of an unpacked collection; the first call downloads and unpacks it.
+
+    The archive is downloaded into ``<data folder>/downloads/`` (after a HEAD request that
+    checks the host can be reached, so that offline nothing is written) and checked against its
+    registered sha256 (pooch), unpacked, and then deleted unless ``keep_archive``. A file
+    ``.complete`` holding the sha256 marks a finished unpack, so later calls touch
+    neither the network nor the archive; an interrupted unpack is simply redone.
+
+    Raises:
+        KeyError: if ``name`` is not registered.
+        AssetUnavailableError: if the collection is not there and ``download`` is False, or
+            the download fails (offline, wrong hash, read-only folder); the message says
+            what to do.
+    """
+    target = collection_dir(name, settings)  # KeyError for an unknown name
+    c = COLLECTIONS[name]
+    marker = target / ".complete"
+    if marker.is_file() and marker.read_text().strip() == c.sha256:
+        return target
+    fix = (f"Fix it in one of three ways:\n"
+           f"  1. connect to the internet and run the cell again ({c.size / 1e6:,.0f} MB, downloaded once),\n"
+           f"  2. set COURSE_DATA_DIR to a folder that holds {c.folder}/ (unpacked, with its .complete "
+           "file), or\n"
+           "  3. set COURSE_PHOTOS_DIR to a folder of your own photos.")
+    if not download:
+        raise AssetUnavailableError(f"The collection {name} ({c.description}) is not in {target}.\n{fix}")
+    archive = settings.data_dir / "downloads" / c.url.rsplit("/", 1)[-1]
+    try:
+        if not archive.is_file():
+            # Ask first, so that nothing is written into the data folder when the host cannot be reached.
+            requests.head(c.url, timeout=15, allow_redirects=True).raise_for_status()
+        # pooch downloads the archive (unless a copy with the right sha256 is there) and checks its hash
+        archive = Path(pooch.retrieve(c.url, known_hash=f"sha256:{c.sha256}", fname=archive.name,
+                                      path=archive.parent, progressbar=progressbar))
+        with zipfile.ZipFile(archive) as z:  # zipfile drops absolute paths and ".." from member names
+            z.extractall(target)
+        marker.write_text(c.sha256 + "\n")
+    except Exception as err:  # network errors, hash mismatch, read-only folder, full disk, bad zip
+        raise AssetUnavailableError(
+            f"The collection {name} could not be downloaded and unpacked into {target}.\n"
+            f"  What: {c.description}\n  URL:  {c.url}\n  sha256: {c.sha256} ({c.size:,} bytes)\n"
+            f"  Error: {type(err).__name__}: {err}\n{fix}"
+        ) from err
+    if not keep_archive:
+        archive.unlink(missing_ok=True)
+    return target
