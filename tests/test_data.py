@@ -1,8 +1,17 @@
+"""MNIST as tensors: shapes, ranges, the offline error, and every way a file can be damaged."""
+
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 import torchvision
 
 import course_utils as cu
+from course_utils import data
 
 
 def test_mnist_tensors_shapes_and_ranges(settings):
@@ -40,3 +49,138 @@ def test_train_val_split_is_reproducible_and_disjoint(settings):
     assert not set(a_train.indices) & set(a_val.indices)
     with pytest.raises(ValueError, match="val_size"):
         cu.train_val_split(ds, 500)
+
+
+# ------------------------------------------------------------------ damaged files (issue 6)
+
+@pytest.fixture
+def mnist_copy(settings, tmp_path):
+    """A writable copy of the data folder's test split (raw idx files and their .gz), to damage."""
+    src = Path(settings.data_dir) / "MNIST" / "raw"
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copyfile(src / name, raw / name)
+        if (src / f"{name}.gz").is_file():
+            shutil.copyfile(src / f"{name}.gz", raw / f"{name}.gz")
+        else:  # what a download leaves next to the extracted file
+            (raw / f"{name}.gz").write_bytes(gzip.compress((raw / name).read_bytes(), compresslevel=1))
+    copy = cu.get_settings({"COURSE_SMOKE": "1", "COURSE_DATA_DIR": str(tmp_path / "data"),
+                            "COURSE_CHECKPOINT_DIR": str(tmp_path / "ckpt")})
+    return copy, raw
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+
+
+def _edit(path: Path, offset: int, value: bytes) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset:offset + len(value)] = value
+    path.write_bytes(bytes(data))
+
+
+def test_an_intact_copy_loads_like_the_original(mnist_copy, settings):
+    copy, _ = mnist_copy
+    x, y = cu.mnist_tensors(copy, train=False)
+    x0, y0 = cu.mnist_tensors(settings, train=False)
+    assert torch.equal(x, x0) and torch.equal(y, y0)
+
+
+def test_one_changed_pixel_is_detected(mnist_copy, offline):
+    copy, raw = mnist_copy
+    f = raw / "t10k-images-idx3-ubyte"
+    _edit(f, 16 + 28 * 14 + 14, bytes([f.read_bytes()[16 + 28 * 14 + 14] ^ 0x01]))
+    # Checked against the .gz next to it (the mirror), or the official md5 (full MNIST).
+    with pytest.raises(cu.DatasetUnavailableError, match=r"(?s)t10k-images-idx3-ubyte is damaged.*"
+                                                          r"(differs from t10k-images-idx3-ubyte.gz|not its md5)"):
+        cu.mnist_tensors(copy, train=False)
+
+
+def test_a_flipped_magic_byte_is_named(mnist_copy, offline):
+    copy, raw = mnist_copy
+    _edit(raw / "t10k-labels-idx1-ubyte", 2, b"\x09")
+    with pytest.raises(cu.DatasetUnavailableError, match="t10k-labels-idx1-ubyte is damaged: its header begins "
+                                                         "with 0x00000901 instead of 0x00000801"):
+        cu.mnist_tensors(copy, train=False)
+
+
+def test_a_truncated_file_is_reported_as_truncated_not_missing(mnist_copy, offline):
+    copy, raw = mnist_copy
+    f = raw / "t10k-images-idx3-ubyte"
+    f.write_bytes(f.read_bytes()[:100_000])
+    with pytest.raises(cu.DatasetUnavailableError) as info:
+        cu.mnist_tensors(copy, train=False)
+    msg = str(info.value)
+    assert "t10k-images-idx3-ubyte is damaged" in msg and "but the file has 100,000 bytes" in msg
+    assert "could not be downloaded" not in msg
+
+
+def test_labels_out_of_range_and_counts_that_differ(mnist_copy, offline, monkeypatch):
+    copy, raw = mnist_copy
+    labels = raw / "t10k-labels-idx1-ubyte"
+    # Nothing to compare with (no .gz, not official): the checks of the values still catch these.
+    (raw / "t10k-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setattr(data, "OFFICIAL_MD5", {})
+    n = len(labels.read_bytes()) - 8
+    _edit(labels, 8 + 5, b"\x0c")
+    with pytest.raises(cu.DatasetUnavailableError, match="holds the label 12; MNIST labels are 0..9"):
+        cu.mnist_tensors(copy, train=False)
+    short = bytearray(labels.read_bytes()[:-10])
+    short[4:8] = (len(short) - 8).to_bytes(4, "big")
+    short[8 + 5] = 1
+    labels.write_bytes(bytes(short))
+    with pytest.raises(cu.DatasetUnavailableError, match=f"has {n - 10:,} labels for the {n:,} images"):
+        cu.mnist_tensors(copy, train=False)
+
+
+def test_official_files_are_checked_against_their_md5(mnist_copy, offline, monkeypatch):
+    copy, raw = mnist_copy
+    f = raw / "t10k-images-idx3-ubyte"
+    (raw / "t10k-images-idx3-ubyte.gz").unlink()
+    # Declare this copy "official", with its real md5: it loads; one changed byte is then caught.
+    monkeypatch.setitem(data.OFFICIAL_MD5, f.name, (f.stat().st_size, hashlib.md5(f.read_bytes()).hexdigest()))
+    cu.mnist_tensors(copy, train=False)
+    _edit(f, 20_000, b"\x7f")
+    with pytest.raises(cu.DatasetUnavailableError, match="official file's size but not its md5"):
+        cu.mnist_tensors(copy, train=False)
+
+
+def test_the_official_md5_table_matches_full_mnist(settings):
+    # Runs where COURSE_DATA_DIR holds the official files (full MNIST, e.g. after a download).
+    raw = Path(settings.data_dir) / "MNIST" / "raw"
+    official = [n for n, (size, _) in data.OFFICIAL_MD5.items()
+                if (raw / n).is_file() and (raw / n).stat().st_size == size]
+    if not official:
+        pytest.skip("the data folder holds the smaller offline mirror; the md5 logic is tested above")
+    for name in official:
+        assert hashlib.md5((raw / name).read_bytes()).hexdigest() == data.OFFICIAL_MD5[name][1], name
+
+
+def test_a_damaged_gz_does_not_block_an_intact_file(mnist_copy, offline, monkeypatch):
+    copy, raw = mnist_copy
+    monkeypatch.setattr(data, "OFFICIAL_MD5", {})  # compare with the .gz, also for full MNIST
+    gz = raw / "t10k-labels-idx1-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:-8] + b"\0" * 8)  # wrong CRC and size in the trailer
+    with pytest.warns(UserWarning, match="could not be checked against it"):
+        _, y = cu.mnist_tensors(copy, train=False)
+    assert len(y) == len(raw.joinpath("t10k-labels-idx1-ubyte").read_bytes()) - 8
+
+
+def test_a_folder_or_fifo_instead_of_a_file(mnist_copy, offline):
+    copy, raw = mnist_copy
+    f = raw / "t10k-labels-idx1-ubyte"
+    f.unlink()
+    os.mkfifo(f)
+    with pytest.raises(cu.DatasetUnavailableError, match="is a FIFO"):
+        cu.mnist_tensors(copy, train=False)
+
+
+def test_offline_error_names_the_download_urls(empty_settings, offline):
+    with pytest.raises(cu.DatasetUnavailableError) as info:
+        cu.mnist_tensors(empty_settings)
+    msg = str(info.value)
+    for name, _ in torchvision.datasets.MNIST.resources:
+        assert f"http://127.0.0.1:9/{name}" in msg  # the addresses that were tried
+    assert "Missing: train-images-idx3-ubyte, train-labels-idx1-ubyte" in msg
