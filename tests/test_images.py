@@ -1,7 +1,11 @@
 """The safe image loader against every kind of bad input, with the bad files made here."""
 
+import errno
 import io
+import os
 import struct
+import tempfile
+import time
 import zlib
 
 import numpy as np
@@ -210,3 +214,184 @@ def test_interrupted_save_keeps_the_old_file(tmp_path, monkeypatch):
         cu.save_image(torch.ones(3, 4, 4), path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.png"]
+
+
+# ------------------------------------------------------------------ the hardening findings (issue 1-4)
+
+
+def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _header_damage() -> dict[str, bytes]:
+    """The files of finding 1: damaged in the header, where Pillow raised its own errors."""
+    img = _gradient()
+    bmp = bytearray(_encode(img, "BMP"))
+    bmp[28:30] = struct.pack("<H", 17)                      # bit depth 17
+    tiff = bytearray(_encode(img, "TIFF"))
+    ifd = struct.unpack("<I", tiff[4:8])[0]
+    tiff[ifd + 2 + 2:ifd + 2 + 4] = struct.pack("<H", 5)   # ImageWidth's type SHORT -> RATIONAL
+    png = _encode(img, "PNG")
+    ztxt = _png_chunk(b"zTXt", b"comment\0\0" + zlib.compress(b" " * 2_000_000))  # 2 MB of text
+    webp = _encode(img, "WEBP")
+    return {
+        "jpeg cut inside its header": _encode(img, "JPEG")[:100],
+        "truncated webp": webp[: len(webp) // 2],
+        "webp cut in its header": webp[:20],
+        "bmp with 17 bits per pixel": bytes(bmp),
+        "tiff with a changed tag type": bytes(tiff),
+        "png with a 2 MB text chunk": png[:33] + ztxt + png[33:],
+    }
+
+
+@pytest.mark.parametrize("case", list(_header_damage()))
+def test_header_damage_gives_the_course_error(case, tmp_path):
+    data = _header_damage()[case]
+    for source in (data, memoryview(data), tmp_path / "x.img"):
+        (tmp_path / "x.img").write_bytes(data)
+        with pytest.raises(cu.ImageLoadError, match="damaged|truncated"):
+            cu.load_image(source)
+
+
+@pytest.mark.parametrize("case", list(_header_damage()))
+def test_uploads_of_both_ipywidgets_versions_take_the_same_path(case):
+    from course_utils import widgets as W
+
+    data = _header_damage()[case]
+    v7 = {"x.png": {"metadata": {"name": "x.png"}, "content": data}}
+    v8 = ({"name": "x.png", "type": "image/png", "size": len(data), "content": memoryview(data)},)
+    for value in (v7, v8):
+        with pytest.raises(cu.ImageLoadError, match="x.png: .*(damaged|truncated)"):
+            W.load_uploaded_images(value)
+
+
+def test_unreadable_paths_give_the_course_error(tmp_path, monkeypatch):
+    with pytest.raises(cu.ImageLoadError, match="file name is too long"):
+        cu.load_image(tmp_path / ("x" * 300 + ".png"))
+    with pytest.raises(cu.ImageLoadError, match="a part of this path is a file"):
+        cu.load_image(_save(_gradient(), tmp_path / "a.png") / "b.png")
+    locked = _save(_gradient(), tmp_path / "locked.png")
+    if os.geteuid() == 0:  # root reads every file: simulate what the file system says to a learner
+        real = os.open
+
+        def refuse(path, *a, **kw):
+            if os.fspath(path) == str(locked):
+                raise PermissionError(errno.EACCES, "Permission denied", str(path))
+            return real(path, *a, **kw)
+
+        monkeypatch.setattr(os, "open", refuse)
+    else:
+        locked.chmod(0)
+    with pytest.raises(cu.ImageLoadError, match="Permission denied: you may not read"):
+        cu.load_image(locked)
+
+
+def test_a_fifo_is_refused_without_waiting(tmp_path):
+    os.mkfifo(tmp_path / "x.png")  # reading it would wait forever for a writer
+    t0 = time.perf_counter()
+    with pytest.raises(cu.ImageLoadError, match="is a FIFO"):
+        cu.load_image(tmp_path / "x.png")
+    assert time.perf_counter() - t0 < 1
+
+
+def test_devices_are_never_read():
+    with pytest.raises(cu.ImageLoadError, match="/dev/zero is a character device, not a image file"):
+        cu.load_image("/dev/zero")  # would be read until memory runs out
+
+
+def test_the_size_cap_is_checked_before_reading(tmp_path):
+    big = tmp_path / "big.png"
+    with open(big, "wb") as f:  # a sparse file: 300 MB on paper, nothing on disk
+        f.truncate(300 * 2**20)
+    with pytest.raises(cu.ImageLoadError, match="300 MB, more than the 256 MB"):
+        cu.load_image(big)
+    with pytest.raises(cu.ImageLoadError, match="more than the limit of 0 MB"):
+        cu.load_image(_encode(_gradient(), "PNG"), max_bytes=100)
+
+
+@pytest.mark.parametrize("mode,key", [("L", 100), ("RGB", (100, 50, 25)), ("I;16", 1000), ("1", 255)])
+def test_png_colour_key_transparency_becomes_white(tmp_path, mode, key):
+    if mode == "I;16":
+        img = Image.fromarray(np.array([[1000, 3000], [5000, 1000]], np.uint16))
+    elif mode == "1":
+        img = Image.fromarray(np.array([[255, 0], [0, 255]], np.uint8)).convert("1")
+    else:
+        a = np.array([[100, 200], [30, 100]], np.uint8)
+        img = Image.fromarray(a if mode == "L" else np.stack([a, a // 2, a // 4], -1))
+    t = cu.load_image(_save(img, tmp_path / "key.png", transparency=key))
+    transparent = torch.tensor([[True, False], [False, True]])
+    assert (t[:, transparent] == 1).all()  # the key colour is transparent: white, not black
+    assert (t[:, ~transparent] < 1).all()  # the other pixels keep their colour
+
+
+def test_decoding_is_bounded_for_jpegs_with_very_many_scans(tmp_path):
+    data = _encode(_gradient(), "JPEG", progressive=True)
+    bomb = data[:-2] + (b"\xff\xda" + b"\x00\x08\x01\x01\x00\x00\x3f\x00") * 300 + data[-2:]
+    with pytest.raises(cu.ImageLoadError, match="JPEG with [0-9]+ scans"):
+        cu.load_image(bomb)
+
+
+# ------------------------------------------------------------------ saving (issue 4)
+
+
+def test_save_refuses_bytes_declared_as_zero_to_one(tmp_path):
+    img = (torch.rand(3, 8, 8) * 255).to(torch.uint8)
+    with pytest.raises(ValueError, match="torch.uint8 tensor.*value_range=\\(0, 255\\)"):
+        cu.save_image(img, tmp_path / "u8.png")
+    with pytest.raises(ValueError, match="outside value_range=\\(0, 1\\).*\\(0, 255\\) for bytes"):
+        cu.save_image(img.float(), tmp_path / "f255.png")
+    assert not list(tmp_path.iterdir())
+    path = cu.save_image(img, tmp_path / "ok.png", value_range=(0, 255))
+    torch.testing.assert_close(cu.load_image(path), img.float() / 255, atol=0.5 / 255 + 1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("value_range", [(0, 0), (1, 0), (0, float("nan"))])
+def test_save_refuses_an_empty_value_range(tmp_path, value_range):
+    with pytest.raises(ValueError, match="value_range must be \\(low, high\\) with low < high"):
+        cu.save_image(torch.rand(3, 4, 4), tmp_path / "x.png", value_range=value_range)
+
+
+def test_save_refuses_an_empty_image_and_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="no pixels"):
+        cu.save_image(torch.rand(3, 0, 4), tmp_path / "empty.png")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(cu.images.ImageSaveError, match="out is a folder. Give the path of a image file inside"):
+        cu.save_image(torch.rand(3, 4, 4), tmp_path / "out")
+    (tmp_path / "out.png").mkdir()
+    with pytest.raises(cu.images.ImageSaveError, match="out.png is a folder"):
+        cu.save_image(torch.rand(3, 4, 4), tmp_path / "out.png")
+
+
+def test_save_into_a_read_only_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    if os.geteuid() == 0:  # root writes everywhere: simulate what the file system says to a learner
+        real = tempfile.mkstemp
+
+        def refuse(*a, dir=None, **kw):
+            if dir is not None and os.path.samefile(dir, folder):
+                raise PermissionError(errno.EACCES, "Permission denied", str(folder))
+            return real(*a, dir=dir, **kw)
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    else:
+        folder.chmod(0o500)
+    with pytest.raises(cu.images.ImageSaveError, match="Permission denied: you may not write"):
+        cu.save_image(torch.rand(3, 4, 4), folder / "x.png")
+    folder.chmod(0o700)
+
+
+def test_a_killed_save_leaves_no_temp_file_after_the_next_save(tmp_path):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    (tmp_path / f".x.png.{pid}.a1b2c3.tmp").write_bytes(b"half a PNG")  # what a killed save leaves
+    cu.save_image(torch.rand(3, 4, 4), tmp_path / "x.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
