@@ -17,7 +17,8 @@ JUPYTER_ARGS ?=
 # JupyterLab refuses to start as root (Docker, cloud boxes, classroom servers) without --allow-root.
 USER_ID ?= $(shell id -u)
 ALLOW_ROOT := $(if $(filter 0,$(USER_ID)),--allow-root)
-# pip's progress output; CI sets PIP_ARGS=--quiet
+# Extra pip arguments; CI sets PIP_ARGS=-qq (errors only: the versions that matter are printed by
+# `python -m course_utils --check` after every install)
 PIP_ARGS ?=
 # Where `make test` keeps the models its notebooks train: always a fresh folder, so that
 # the notebooks really train instead of loading what an earlier run saved.
@@ -55,7 +56,7 @@ help:
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(PIP_ARGS) --upgrade pip
 
 # Re-install whenever pyproject.toml changes; the stamp files remember the last install.
 # One environment serves every command: the developers' install includes JupyterLab (the lab extra)
@@ -78,8 +79,9 @@ endif
 
 # Notebook outputs never reach git: .gitattributes sends *.ipynb through the `nbstripout` filter,
 # and this defines that filter in .git/config (which a clone does not copy). --keep-id keeps the
-# cell ids (the Colab cells are found by theirs). Outside a git checkout there is nothing to do.
-NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
+# cell ids (the Colab cells are found by theirs); language_info (the Python version of whoever ran
+# the notebook last) is stripped too. Outside a git checkout there is nothing to do.
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id --extra-keys metadata.language_info
 git-filter:
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \

@@ -300,9 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     vendor_assets(src / "_static", REPO / "build" / "site-vendor")
     (src / BADGE_FILE).write_text(BADGE)
 
-    loaded = saved_models()
+    saved_before = saved_models()  # what this build's notebooks load instead of training
     sanitize = make_sanitizer(machine_paths())
-    rows, problems = [], []
+    rows, problems, loaded = [], [], set()
     entries = [e for e in c["notebooks"] if not args.only or e["file"] in args.only]
     if args.only and len(entries) != len(args.only):
         raise SystemExit(f"--only names notebooks that are not in [tool.course] notebooks: {args.only}")
@@ -313,13 +313,17 @@ def main(argv: list[str] | None = None) -> int:
             digest = source_hash(path)
             nb = nbformat.read(cached, as_version=4) if args.reuse and cached.is_file() else None
             if nb is not None and nb.metadata.get("course_site", {}).get("source_sha256") == digest \
-                    and nb.metadata["course_site"].get("mode") == args.mode:
+                    and nb.metadata["course_site"].get("mode") == args.mode \
+                    and "saved_before" in nb.metadata["course_site"]:
                 seconds = nb.metadata["course_site"]["seconds"]
+                loaded.update(nb.metadata["course_site"]["saved_before"])
                 print(f"reusing the executed {entry['file']} ({args.mode})", flush=True)
             else:
                 print(f"executing {entry['file']} ({args.mode}) ...", flush=True)
                 nb, seconds = execute(path, args.timeout, ipc_dir)
-                nb.metadata["course_site"] = {"source_sha256": digest, "mode": args.mode, "seconds": seconds}
+                nb.metadata["course_site"] = {"source_sha256": digest, "mode": args.mode, "seconds": seconds,
+                                              "saved_before": saved_before}
+                loaded.update(saved_before)
                 nbformat.write(nb, cached)
                 print(f"  {seconds:.0f} s", flush=True)
             problems += prepare(nb, entry["file"], sanitize)
@@ -328,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"number": entry["file"][:2], "title": entry["title"], "summary": entry["summary"],
                          "page": path.stem, "html": f"{path.stem}.html",
                          "seconds": seconds, "colab": colab_url(c["repo"], entry["file"])})
+    loaded = sorted(loaded)
     (src / "index.md").write_text(index_page(c, rows, args.mode, loaded))
     (src / "site.json").write_text(json.dumps({
         "title": c["title"], "url": c["url"],

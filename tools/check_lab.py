@@ -54,9 +54,12 @@ def check(user: str | None, timeout: float) -> None:
         entry = pwd.getpwnam(user)
         os.chown(home, entry.pw_uid, entry.pw_gid)
         as_user = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
-        if subprocess.run([*as_user, "test", "-r", str(REPO / "Makefile")]).returncode != 0:
-            print(f"check_lab: not run as {user}: it cannot read {REPO} (a checkout under a private "
-                  "folder); run it from a checkout that other users can read")
+        python = REPO / ".venv" / "bin" / "python"
+        usable = all(subprocess.run([*as_user, *probe], cwd="/", capture_output=True).returncode == 0
+                     for probe in (["test", "-x", str(python)], [str(python), "-c", "import jupyterlab"]))
+        if not usable:  # e.g. a checkout, or a Python that .venv links to, inside /root
+            print(f"check_lab: not run as {user}: {user} cannot run {python} (it or the Python it links "
+                  f"to, {python.resolve()}, is in a folder that only its owner can read)", flush=True)
             return
         command = [*as_user, *command]
         env.update(HOME=home, USER=user, LOGNAME=user)
@@ -90,7 +93,7 @@ def check(user: str | None, timeout: float) -> None:
         raise SystemExit(f"check_lab: `make lab` as {who} did not start JupyterLab within {timeout:.0f} s "
                          f"(exit status {lab.returncode}; its output is above)")
     print(f"check_lab: `make lab` as {who} started JupyterLab in {time.perf_counter() - t0:.0f} s "
-          f"(/api/status answered, {status.get('kernels', 0)} kernels) and stopped it")
+          f"(/api/status answered, {status.get('kernels', 0)} kernels) and stopped it", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
