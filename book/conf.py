@@ -41,7 +41,7 @@ html_css_files = ["vendor/font-awesome/css/font-awesome.min.css", "course.css"]
 html_theme_options = {
     "repository_url": _site["url"],
     "use_repository_button": True,
-    "path_to_docs": "notebooks",
+    "use_download_button": False,  # the pages' sources are not copied (they hold the build's outputs)
     "home_page_in_toc": True,
     "show_toc_level": 2,
 }

@@ -184,8 +184,11 @@ document.fonts.ready.then(() => {
     fallbacks: fallbacks.map(f => ({missing: f.classList.contains('widget-fallback-missing'),
       problems: f.dataset.problems || '',
       shown: f.querySelectorAll('img, input, select, button').length})),
-    animIcons: Array.from(document.querySelectorAll('.anim-buttons i, .anim-buttons button i'))
-      .map(i => [getComputedStyle(i).fontFamily, i.getBoundingClientRect().width]),
+    animIcons: Array.from(document.querySelectorAll('.anim-buttons button')).map(b => {
+      const icon = b.querySelector('i, svg');
+      return icon ? [icon.tagName.toLowerCase(), getComputedStyle(icon).fontFamily,
+                     icon.getBoundingClientRect().width] : ['none', '', 0];
+    }),
   });
 });
 """
@@ -227,8 +230,10 @@ def page_problems(browser, url: str, local: str, expect_math: bool, min_images: 
             problems.append(f"a widget's static fallback is incomplete: {why}")
     if facts["animIcons"]:
         no_font = not any("FontAwesome" in face for face in facts["faces"])
-        blank = [family for family, width in facts["animIcons"] if "FontAwesome" not in family or width == 0]
-        if no_font or blank:
+        fonts = [family for tag, family, _ in facts["animIcons"] if tag == "i"]
+        blank = [tag for tag, family, width in facts["animIcons"]
+                 if width == 0 or (tag == "i" and "FontAwesome" not in family)]
+        if blank or (fonts and no_font):
             problems.append("an animation's buttons have no icons (the icon font did not load)")
     shown = [p for p in machine_paths() if p in facts["text"]]
     shown += sorted(set(MACHINE_PATH_PATTERNS.findall(facts["text"])))
