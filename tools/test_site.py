@@ -38,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 REPO = Path(__file__).resolve().parent.parent
 GENERIC_TITLES = {"", "notebook", "untitled", "index", "jupyter notebook"}
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\(?:frac|mathbb|mathcal|mathrm|sum|int|begin|end|left|right|sqrt|"
@@ -336,3 +338,47 @@ def test_the_checks_catch_a_broken_page(browser, refusing_proxy, tmp_path):
     refused = left_localhost(refusing_proxy, start)
     assert any("maxcdn.bootstrapcdn.com" in r for r in refused), refused
 
+
+
+def _widget_state(outputs: list, interact: bool = True) -> dict:
+    """A widget state as nbclient stores it: an interact box with a slider, a dropdown and an output."""
+    return {
+        "box": {"model_name": "VBoxModel", "state": {
+            "_dom_classes": ["widget-interact"] if interact else [],
+            "children": ["IPY_MODEL_slider", "IPY_MODEL_choice", "IPY_MODEL_out"]}},
+        "slider": {"model_name": "FloatSliderModel", "state": {"description": "ink", "value": 0.5, "min": -2,
+                                                               "max": 2, "step": 0.25}},
+        "choice": {"model_name": "DropdownModel", "state": {"description": "digit", "index": 3,
+                                                            "_options_labels": [str(d) for d in range(10)]}},
+        "out": {"model_name": "OutputModel", "state": {"outputs": outputs}},
+        "layout": {"model_name": "LayoutModel", "state": {}},
+    }
+
+
+def test_widget_fallback_shows_the_default_state():
+    from site_widgets import fallback_html
+
+    png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}, "metadata": {}}
+    html, problems = fallback_html("box", _widget_state([png]))
+    assert not problems and "widget-fallback-missing" not in html
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in html  # the figure drawn for the defaults
+    assert "ink" in html and "0.5" in html and "<option selected>3</option>" in html
+
+
+def test_widget_fallback_is_marked_missing_when_there_is_nothing_to_show():
+    from site_widgets import fallback_html
+
+    html, problems = fallback_html("box", _widget_state([]))  # interact() drew nothing
+    assert "widget-fallback-missing" in html and "output area is empty" in problems[0]
+    _, problems = fallback_html("nowhere", _widget_state([]))
+    assert "not in the notebook's widget state" in problems[0]
+    html, problems = fallback_html("box", _widget_state([], interact=False))  # a button's output area
+    assert not problems and "appears here" in html
+
+
+def test_an_error_inside_a_widget_stops_the_build():
+    from site_widgets import WidgetOutputError, fallback_html
+
+    error = {"output_type": "error", "ename": "ValueError", "evalue": "bad digit", "traceback": []}
+    with pytest.raises(WidgetOutputError, match="bad digit"):
+        fallback_html("box", _widget_state([error]))
