@@ -149,7 +149,8 @@ test-colab-versions:
 	@$(COLAB_VENV)/bin/python -c "import sys; v = sys.version_info[:2]; \
 	  print(f'Python {v[0]}.{v[1]}' + ('' if v == (3, 13) else ' (Colab has 3.13; set COLAB_PYTHON to a python3.13 if you have one)'))"
 	$(COLAB_VENV)/bin/python -m pip install $(COLAB_PINS)
-	$(COLAB_VENV)/bin/python -m pip install -e ".[dev]" $(COLAB_PINS)
+	@# the lab extra too: the packaging tests check the nbstripout git filter
+	$(COLAB_VENV)/bin/python -m pip install $(PIP_ARGS) -e ".[lab,dev]" $(COLAB_PINS)
 	$(COLAB_VENV)/bin/python -m course_utils --check
 	COURSE_SMOKE=1 COURSE_CHECKPOINT_DIR="$(CURDIR)/build/colab-checkpoints" \
 	  $(COLAB_VENV)/bin/python -m pytest tests notebooks/01_cnn_basics.ipynb --nbval-lax --nbval-current-env \
