@@ -27,23 +27,26 @@ import torch
 
 import course_utils as cu
 
-RECIPES = {"dcgan": cu.zoo.dcgan_recipe}
-if hasattr(cu.zoo, "cgan_recipe"):
-    RECIPES["cgan"] = cu.zoo.cgan_recipe
+# the recipes written in notebooks 03 and 05 (promoted to course_utils.gan and course_utils.cgan)
+RECIPES = {"dcgan": cu.gan.dcgan_recipe, "cgan": cu.cgan.cgan_recipe}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("recipes", nargs="*", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("recipes", nargs="*", metavar="recipe",
+                        help=f"the recipes to time: {', '.join(RECIPES)} (default: all)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--steps", type=int, default=None, help="time only this many batches and extrapolate")
     args = parser.parse_args()
+    unknown = sorted(set(args.recipes) - set(RECIPES))
+    if unknown:
+        parser.error(f"unknown recipe {', '.join(unknown)}; choose from {', '.join(RECIPES)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = cu.get_device(verbose=False)
     env = dict(os.environ, COURSE_SMOKE="0")
-    for name in args.recipes:
+    for name in args.recipes or list(RECIPES):
         with tempfile.TemporaryDirectory(prefix="gan-bench-") as tmp:
             settings = cu.get_settings({**env, "COURSE_CHECKPOINT_DIR": tmp})
             config, epochs = RECIPES[name](settings)

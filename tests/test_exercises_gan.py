@@ -6,7 +6,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils import gan
 from course_utils.exercises import NotYet
 from course_utils.exercises import gan as ex
 
@@ -50,11 +49,31 @@ def test_equilibrium():
         ex.check_equilibrium(0.5, 2 * math.log(2), -math.log(2))
 
 
-def test_smoothed_discriminator_loss():
-    ex.check_smoothed_discriminator_loss(lambda r, f, s: gan.discriminator_loss(r, f, real_target=1 - s))
+def _bce(a, t):
+    return F.binary_cross_entropy_with_logits(a, torch.full_like(a, t))
+
+
+def test_discriminator_loss():
+    def reference(r, f, real_target=1.0):
+        return _bce(r, real_target) + _bce(f, 0.0)
+
+    ex.check_discriminator_loss(reference)
+    ex.check_discriminator_loss(  # written with logsigmoid instead of the library's BCE
+        lambda r, f, real_target=1.0: -(real_target * F.logsigmoid(r) + (1 - real_target) * F.logsigmoid(-r)
+                                        ).mean() - F.logsigmoid(-f).mean())
     with pytest.raises(NotYet, match="two-sided"):
-        ex.check_smoothed_discriminator_loss(
-            lambda r, f, s: F.binary_cross_entropy_with_logits(r, torch.full_like(r, 1 - s))
-            + F.binary_cross_entropy_with_logits(f, torch.full_like(f, s)))
-    with pytest.raises(NotYet, match="should be"):
-        ex.check_smoothed_discriminator_loss(lambda r, f, s: gan.discriminator_loss(r, f))
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: _bce(r, real_target)
+                                    + _bce(f, 1 - real_target))
+    with pytest.raises(NotYet, match="swapped"):
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: _bce(r, 0.0) + _bce(f, 1.0))
+    with pytest.raises(NotYet, match="sign"):
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: -reference(r, f, real_target))
+    with pytest.raises(NotYet, match="real_target=0.9"):
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: reference(r, f))  # ignores the target
+    with pytest.raises(NotYet, match="finite"):
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: -(
+            real_target * torch.log(torch.sigmoid(r)) + (1 - real_target) * torch.log(1 - torch.sigmoid(r))
+        ).mean() - torch.log(1 - torch.sigmoid(f)).mean())
+    with pytest.raises(NotYet, match="shape"):
+        ex.check_discriminator_loss(lambda r, f, real_target=1.0: torch.stack([_bce(r, real_target),
+                                                                               _bce(f, 0.0)]))

@@ -1,4 +1,9 @@
-"""Checkers for the exercises of notebook 03 (GANs)."""
+"""Checkers for the exercises of notebook 03 (GANs).
+
+Each checker compares the learner's answer with a reference written here from the formula
+(not with ``course_utils.gan``, which is generated from the notebook's own cells and so
+would check the learner's code against itself).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import gan
 from ._check import fail, passed
+
+
+def _slerp_reference(z0: torch.Tensor, z1: torch.Tensor, t: float) -> torch.Tensor:
+    """Shoemake's formula, in float64, for vectors that are not (anti)parallel."""
+    z0, z1 = z0.double(), z1.double()
+    omega = torch.arccos((torch.dot(z0, z1) / (z0.norm() * z1.norm())).clamp(-1, 1))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy -[t log s(a) + (1 - t) log(1 - s(a))], written with logsigmoid."""
+    return -(target * F.logsigmoid(logits) + (1 - target) * F.logsigmoid(-logits)).mean()
 
 
 def _tensor_or_fail(got, expected: torch.Tensor, what: str) -> torch.Tensor:
@@ -51,13 +67,13 @@ def check_slerp(slerp_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Te
     for _ in range(3):
         z0, z1 = torch.randn(2, 16, generator=gen, dtype=torch.float64)
         for t in (0.0, 0.25, 0.5, 0.9, 1.0):
-            expected = gan.slerp(z0, z1, t)
+            expected = _slerp_reference(z0, z1, t)
             got = slerp_fn(z0, z1, t)
             if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
                 fail(f"slerp of two vectors of length 16 should be a vector of length 16, yours is "
                      f"{tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__}.",
                      "Combine z0 and z1 with two scalar weights.")
-            if torch.allclose(got.double(), gan.lerp(z0, z1, t), atol=1e-4) and 0 < t < 1:
+            if torch.allclose(got.double(), (1 - t) * z0 + t * z1, atol=1e-4) and 0 < t < 1:
                 fail("That is linear interpolation.",
                      "Weight z0 by sin((1 - t) * omega) / sin(omega) and z1 by sin(t * omega) / sin(omega), "
                      "with cos(omega) = z0 . z1 / (|z0| |z1|).")
@@ -98,23 +114,42 @@ def check_equilibrium(d_star: float, loss_D_star: float, loss_G_star: float) -> 
            "Compare them with the curves of section 3.")
 
 
-def check_smoothed_discriminator_loss(
-        loss_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
-    """``loss_fn(real_logits, fake_logits, smoothing)``: D's loss with one-sided label smoothing."""
+def check_discriminator_loss(
+        loss_fn: Callable[..., torch.Tensor]) -> None:
+    """``loss_fn(real_logits, fake_logits, real_target=1.0)``: D's loss, two binary cross-entropies.
+
+    Checks the plain loss (real target 1), one-sided label smoothing (real target 0.9 or 0.8,
+    fake target 0), and finiteness for extreme logits.
+    """
     gen = torch.Generator().manual_seed(5)
     real, fake = torch.randn(2, 32, generator=gen) * 2
-    for s in (0.0, 0.1, 0.2):
-        expected = gan.discriminator_loss(real, fake, real_target=1 - s)
-        got = _tensor_or_fail(loss_fn(real, fake, s), expected, "Your loss")
-        two_sided = (F.binary_cross_entropy_with_logits(real, torch.full_like(real, 1 - s))
-                     + F.binary_cross_entropy_with_logits(fake, torch.full_like(fake, s)))
-        if s > 0 and torch.allclose(got, two_sided, atol=1e-5):
+    expected = _bce(real, 1.0) + _bce(fake, 0.0)
+    got = _tensor_or_fail(loss_fn(real, fake), expected, "Your loss")
+    if torch.allclose(got, _bce(real, 0.0) + _bce(fake, 1.0), atol=1e-5):
+        fail("The targets are swapped: that is the loss of a D that calls the real images fake.",
+             "Real images get target real_target (1), fakes get target 0.")
+    if torch.allclose(got, -expected, atol=1e-5):
+        fail("The sign is wrong: that is V(D, G), which D maximises.",
+             "D minimises L_D = -V: the sum of the two binary cross-entropies.")
+    if not torch.allclose(got, expected, atol=1e-5):
+        fail(f"For these logits the loss should be {expected.item():.4f}, yours is {got.item():.4f}.",
+             "Add the binary cross-entropy of the real logits against targets 1 and of the fake logits "
+             "against targets 0 (F.binary_cross_entropy_with_logits), each averaged over the batch.")
+    for t in (0.9, 0.8):
+        expected = _bce(real, t) + _bce(fake, 0.0)
+        got = _tensor_or_fail(loss_fn(real, fake, real_target=t), expected, "Your loss")
+        if torch.allclose(got, _bce(real, t) + _bce(fake, 1 - t), atol=1e-5):
             fail("You smoothed the fake targets too (two-sided smoothing).",
-                 "Only the real targets become 1 - smoothing; fakes keep target 0. Smoothing the fake "
+                 "Only the real targets become real_target; fakes keep target 0. Smoothing the fake "
                  "targets rewards D for letting some fakes through and reinforces G's current mistakes "
                  "(Salimans et al., 2016).")
         if not torch.allclose(got, expected, atol=1e-5):
-            fail(f"With smoothing {s} the loss should be {expected.item():.4f}, yours is {got.item():.4f}.",
-                 "Add the binary cross-entropy of the real logits against targets 1 - smoothing and of the "
-                 "fake logits against targets 0 (F.binary_cross_entropy_with_logits).")
-    passed("your loss uses one-sided label smoothing, as in Salimans et al. (2016).")
+            fail(f"With real_target={t} the loss should be {expected.item():.4f}, yours is {got.item():.4f}.",
+                 "Use real_target as the real logits' target: torch.full_like(real_logits, real_target).")
+    extreme = torch.tensor([-200.0, 200.0])
+    if not torch.isfinite(loss_fn(extreme, extreme)):
+        fail("For logits of -200 and 200 your loss is not finite.",
+             "sigmoid(-200) rounds to 0 and log(0) = -inf. Compute the cross-entropies from the logits "
+             "with F.binary_cross_entropy_with_logits (or F.logsigmoid), which never take log(0).")
+    passed("your discriminator loss matches -V(D, G) on the batch, with one-sided label smoothing, and "
+           "stays finite for extreme logits.")
