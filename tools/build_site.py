@@ -144,11 +144,14 @@ def machine_paths() -> list[tuple[str, str]]:
     return sorted(set(out), key=lambda pair: -len(pair[0]))
 
 
+SITE_PACKAGES = re.compile(r"<python>/lib/python\d+\.\d+/(?:site|dist)-packages/")
+
+
 def make_sanitizer(pairs: list[tuple[str, str]]):
     def sanitize(text: str) -> str:
         for path, shown in pairs:
             text = text.replace(path + "/", "" if shown == "." else shown + "/").replace(path, shown)
-        return text
+        return SITE_PACKAGES.sub("", text)  # a library's warning names its module: torch/nn/...
     return sanitize
 
 
