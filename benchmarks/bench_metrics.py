@@ -2,11 +2,13 @@
 
 Run from the repository root:
 
-    PYTHONPATH=$PWD python benchmarks/bench_metrics.py [--n 10000] [--threads 2]
+    PYTHONPATH=$PWD python benchmarks/bench_metrics.py [--n 10000] [--threads 2] [--inception 64]
 
 Features are synthetic (Gaussian, 128-d like the course classifier's ``embed``): the
 cost of FID, KID and precision/recall depends only on N and D, not on the values.
 Feature extraction and the memorisation check use random images of MNIST's shape.
+``--inception N`` also times the FID Inception-v3 (notebook 06, section 10) on N such images
+(fetched into the data folder or the user cache on first use).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="samples per set")
     parser.add_argument("--dim", type=int, default=128, help="feature dimension")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument("--inception", type=int, default=0, help="also time Inception-v3 on this many digits")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,6 +65,11 @@ def main() -> None:
           lambda: M.memorisation_check(images, train, test), rows)
     photo = torch.rand(1, 3, 512, 512, generator=g)
     timed("SSIM of one 512x512 RGB pair", lambda: M.ssim(photo, photo.flip(-1)), rows)
+    if args.inception:
+        net = timed("load the FID Inception-v3 (sha256 check, TorchScript)",
+                    lambda: M.load_inception(cu.get_settings()), rows)
+        timed(f"extract_features: Inception-v3, {args.inception} digits (299 px)",
+              lambda: M.extract_features(net, images[:args.inception], batch_size=32), rows)
     print(f"\ntotal {sum(t for _, t in rows):.1f} s")
 
 

@@ -1,25 +1,31 @@
 """Measures of generated images, as layered pure functions (features -> statistics -> score).
 
-Modules (each states its formula and cites its paper):
+The formulas are taught in notebook 06 and generated from its cells (``make export``):
 
-* ``features``: images -> feature vectors with any network; the default feature space
-  is the course classifier's 128-d penultimate layer (:func:`extract_features`).
-* ``frechet``: FID: means and covariances, then the Fréchet distance (:func:`fid`).
+* ``frechet``: FID: means and covariances, the trace of a matrix square root, the
+  Fréchet distance (:func:`fid`).
 * ``mmd``: KID: unbiased MMD² with a cubic polynomial kernel over subsets (:func:`kid`).
+* ``isc``: the Inception(-style) Score from class probabilities (:func:`inception_score`).
 * ``manifold``: precision and recall from k-NN balls, Kynkäänniemi et al. 2019
   (:func:`precision_recall`).
-* ``classifier``: what the course's MNIST classifier says about generated digits:
-  class probabilities, confidence, class histogram, label accuracy (also per class),
-  and the Inception-style score (:func:`inception_score`) (notebooks 03, 05 and 06).
-* ``memorisation``: nearest training neighbours and the memorisation rate
-  (:func:`memorisation_check`) (notebooks 03 and 06).
-* ``image_similarity``: SSIM for style transfer (:func:`ssim`).
+* ``memorisation``: the memorisation rate and the pairwise copying statistic
+  (:func:`memorisation_check`).
 * ``human``: a two-alternative forced-choice (real or generated?) test and its score,
-  for people or for a program such as a discriminator (:func:`score_two_afc`) (notebook 06).
-* ``summary``: FID, KID, precision and recall in one call (:func:`distribution_metrics`).
-* ``inception``: optional Inception-v3 FID/KID when torch-fidelity and its weights are
-  available (:func:`inception_metrics`); offline it says so and computes nothing.
-* ``distances``, ``results``: shared helpers (batched distances, mean ± std results).
+  for people or for a program such as a discriminator (:func:`score_two_afc`).
+* ``image_similarity``: SSIM for style transfer (:func:`ssim`).
+
+Hand-written infrastructure:
+
+* ``features``: images -> feature vectors with any network, in batches
+  (:func:`extract_features`); the default feature space is the course classifier's 128-d
+  penultimate layer.
+* ``inception``: the FID Inception-v3 of the papers, loaded offline from a sha256-checked
+  file (:func:`load_inception`, :class:`InceptionFeatures`); ``inception_online``: the
+  torch-fidelity alternative.
+* ``classifier``: what the course's MNIST classifier says about generated digits: class
+  probabilities, confidence, class histogram, label accuracy (notebooks 03, 05 and 06).
+* ``distances``: batched distances and nearest neighbours; ``results``: mean ± std;
+  ``summary``: FID, KID, precision and recall in one call (:func:`distribution_metrics`).
 """
 
 from . import (
@@ -30,34 +36,37 @@ from . import (
     human,
     image_similarity,
     inception,
+    isc,
     manifold,
     memorisation,
     mmd,
     results,
     summary,
 )
-from .classifier import class_probabilities, inception_score, label_accuracy, per_class_accuracy
+from .classifier import class_probabilities, label_accuracy, per_class_accuracy
+from .distances import nearest_neighbours
 from .features import extract_features
 from .frechet import SmallSampleWarning, feature_statistics, fid, frechet_distance
 from .human import TwoAfcScore, TwoAfcTrials, make_two_afc_trials, score_two_afc
 from .image_similarity import ssim, ssim_map
-from .inception import InceptionMetrics, inception_metrics
+from .inception import InceptionFeatures, InceptionUnavailableError, load_inception
+from .isc import inception_score
 from .manifold import PrecisionRecall, precision_recall
-from .memorisation import MemorisationResult, memorisation_check, nearest_neighbours
+from .memorisation import MemorisationResult, memorisation_check
 from .mmd import kid
 from .results import MeanStd
 from .summary import distribution_metrics
 
 __all__ = [
     # modules
-    "classifier", "distances", "features", "frechet", "human", "image_similarity", "inception", "manifold",
-    "memorisation", "mmd", "results", "summary",
+    "classifier", "distances", "features", "frechet", "human", "image_similarity", "inception", "isc",
+    "manifold", "memorisation", "mmd", "results", "summary",
     # the functions a notebook calls
     "extract_features", "feature_statistics", "frechet_distance", "fid", "kid", "precision_recall",
     "class_probabilities", "inception_score", "label_accuracy", "per_class_accuracy",
     "nearest_neighbours", "memorisation_check", "ssim", "ssim_map", "distribution_metrics",
-    "inception_metrics", "make_two_afc_trials", "score_two_afc",
-    # result types and warnings
-    "MeanStd", "PrecisionRecall", "MemorisationResult", "InceptionMetrics", "SmallSampleWarning",
-    "TwoAfcTrials", "TwoAfcScore",
+    "load_inception", "make_two_afc_trials", "score_two_afc",
+    # result types, extractors and warnings
+    "MeanStd", "PrecisionRecall", "MemorisationResult", "InceptionFeatures", "InceptionUnavailableError",
+    "SmallSampleWarning", "TwoAfcTrials", "TwoAfcScore",
 ]

@@ -14,9 +14,9 @@ then statistics of those probabilities (:func:`mean_confidence`,
 * **Label accuracy**: for a conditional generator, the share of samples that the
   classifier reads as the label they were generated for; per class, and as a confusion
   matrix (rows: the label asked for, columns: the digit the classifier sees).
-* **Inception-style score** (notebook 06): :math:`\exp \mathbb E_x \mathrm{KL}(p(y\mid x)\,\|\,p(y))`,
-  high when each sample is clearly one digit *and* all digits occur
-  (:func:`inception_score`).
+
+The Inception-style score built on the same probabilities is taught in notebook 06
+(``course_utils.metrics.isc``, generated from it).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from torch import nn
 
 from ..classifier import confusion_matrix
 from .features import extract_features
-from .results import MeanStd
 
 
 def class_probabilities(
@@ -81,7 +80,7 @@ def label_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
     return (probs.argmax(dim=1) == labels.to(probs.device)).double().mean().item()
 
 
-def _check_probabilities(probs: torch.Tensor) -> torch.Tensor:
+def check_probabilities(probs: torch.Tensor) -> torch.Tensor:
     if probs.dim() != 2 or len(probs) == 0:
         raise ValueError(f"expected class probabilities [N, C], got shape {tuple(probs.shape)}")
     p = probs.detach().to("cpu", torch.float64)
@@ -106,54 +105,9 @@ def label_confusion(probs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
     Show it with :func:`course_utils.plotting.plot_confusion_matrix`.
     """
-    p = _check_probabilities(probs)
+    p = check_probabilities(probs)
     if labels.shape != p.shape[:1]:
         raise ValueError(f"need one label per sample: {tuple(labels.shape)} vs {tuple(p.shape)}")
     if len(labels) and not 0 <= labels.min() <= labels.max() < p.shape[1]:
         raise ValueError(f"labels must be class indices in 0..{p.shape[1] - 1}")
     return confusion_matrix(p.argmax(dim=1), labels.cpu(), p.shape[1])
-
-
-def inception_score(probs: torch.Tensor, splits: int = 10, seed: int | torch.Generator | None = 0) -> MeanStd:
-    r"""Inception Score (Salimans et al. 2016, *Improved Techniques for Training GANs*) of probabilities.
-
-    .. math::
-
-        \mathrm{IS} = \exp\Bigl(\frac1N \sum_i \mathrm{KL}\bigl(p(y\mid x_i)\,\big\|\,p(y)\bigr)\Bigr),
-        \qquad p(y) = \frac1N\sum_i p(y\mid x_i),
-
-    computed on each of ``splits`` parts of the samples and reported as mean ± std over
-    the parts, as in the original code. It ranges from 1 (every sample gets the same
-    prediction, or every prediction is uniform) to :math:`C` (each sample is one class
-    with certainty and all :math:`C` classes are equally frequent). With the course's MNIST
-    classifier instead of Inception-v3 it is sometimes called an "MNIST score"; real
-    MNIST test digits score about 9 (9.1 with the smoke-mode classifier of notebook 01,
-    98.5 % accurate), the reference a generator is compared with.
-
-    Args:
-        probs: ``[N, C]`` class probabilities :math:`p(y\mid x_i)` (from
-            :func:`class_probabilities`).
-        splits: number of parts (10 in the paper); sizes differ by at most one.
-        seed: the samples are shuffled with this seed (or ``torch.Generator``) before
-            splitting, so that samples generated class by class do not make splits of a
-            single class; ``None`` keeps their order (the original code's behaviour).
-
-    Returns:
-        :class:`~course_utils.metrics.results.MeanStd` over the splits (``std`` with ``ddof=0``).
-
-    torchmetrics' ``InceptionScore`` (given the logits) shuffles the same way and gets the
-    same mean when ``splits`` divides :math:`N`; it splits with ``torch.chunk`` otherwise, and
-    reports the sample standard deviation (``ddof=1``).
-    """
-    p = _check_probabilities(probs)
-    if not 1 <= splits <= len(p):
-        raise ValueError(f"splits must be between 1 and the number of samples ({len(p)}), got {splits}")
-    if seed is not None:
-        gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
-        p = p[torch.randperm(len(p), generator=gen)]
-    scores = []
-    for part in torch.tensor_split(p, splits):
-        marginal = part.mean(dim=0, keepdim=True)                                 # p(y)
-        kl = (torch.xlogy(part, part) - torch.xlogy(part, marginal)).sum(dim=1)  # KL(p(y|x) || p(y))
-        scores.append(kl.mean().exp())
-    return MeanStd.of(torch.stack(scores))

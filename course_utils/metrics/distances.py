@@ -7,6 +7,9 @@ per batch. In float64 the rounding error of that expansion is about
 :math:`10^{-12}\,(\lVert a\rVert^2 + \max_j \lVert b_j\rVert^2)` are set to exactly 0 so that a copy of
 a point is at distance 0 from it (memorisation checks and the k-NN radii of precision/recall
 rely on that), not at a rounding error of 1e-7.
+
+:func:`nearest_neighbours` finds, for each query, the closest reference in blocks of rows: the
+search behind the memorisation check (notebooks 03 and 06).
 """
 
 from __future__ import annotations
@@ -52,3 +55,30 @@ def batched_rows(n: int, batch_size: int):
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     return (slice(s, min(s + batch_size, n)) for s in range(0, n, batch_size))
+
+
+@torch.no_grad()
+def nearest_neighbours(
+    queries: torch.Tensor, references: torch.Tensor, batch_size: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """L2 distance to, and index of, the nearest reference for each query.
+
+    Args:
+        queries: ``[N, ...]`` images (e.g. generated samples) or features, any pixel range.
+        references: ``[M, ...]`` of the same shape and pixel range (e.g. the training set).
+        batch_size: queries per distance computation (the result does not depend on it).
+
+    Returns:
+        ``distances`` ``[N]`` (float64) and ``indices`` ``[N]`` (int64) into ``references``.
+        An exact copy of a reference is at distance exactly 0.
+    """
+    if queries.shape[1:] != references.shape[1:]:
+        raise ValueError(f"queries {tuple(queries.shape[1:])} and references "
+                         f"{tuple(references.shape[1:])} must have the same image shape")
+    q, refs = flatten_rows(queries, "queries"), flatten_rows(references, "references")
+    dists, idxs = [], []
+    for rows in batched_rows(len(q), batch_size):
+        best, idx = pairwise_sq_distances(q[rows], refs).min(dim=1)
+        dists.append(best.sqrt())
+        idxs.append(idx)
+    return torch.cat(dists), torch.cat(idxs)

