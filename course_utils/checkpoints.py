@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             )
         f.seek(0)
         try:
-            obj = torch.load(f, map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():
+                # torch asks to "file an issue" about odd pickle protocols: noise for a damaged file,
+                # which is refused below anyway (and the checksum catches what loads)
+                warnings.simplefilter("ignore")
+                obj = torch.load(f, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as err:
             detail = _unpickling_problem(err)
             if "GLOBAL" in detail or "global" in detail:
