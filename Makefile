@@ -79,9 +79,8 @@ endif
 
 # Notebook outputs never reach git: .gitattributes sends *.ipynb through the `nbstripout` filter,
 # and this defines that filter in .git/config (which a clone does not copy). --keep-id keeps the
-# cell ids (the Colab cells are found by theirs); language_info (the Python version of whoever ran
-# the notebook last) is stripped too. Outside a git checkout there is nothing to do.
-NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id --extra-keys metadata.language_info
+# cell ids (the Colab cells are found by theirs). Outside a git checkout there is nothing to do.
+NBSTRIPOUT = "$(abspath $(BIN))/python" -m nbstripout --keep-id
 git-filter:
 	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
 	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
