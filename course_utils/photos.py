@@ -26,6 +26,7 @@ the course's safe loader :func:`course_utils.images.load_image`.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from .assets import COLLECTIONS, AssetUnavailableError, fetch_asset, fetch_collection
-from .images import load_image
+from .images import ImageLoadError, load_image
 from .settings import Settings
 
 #: The 11 photographs of ``<data folder>/photos/``: file -> (what, photographer, licence).
@@ -269,6 +270,8 @@ class RandomCrops(Dataset):
     its shorter side (so the crops show details and wider views), at a random position,
     resized to ``crop``, and flipped left-right with probability 1/2. The randomness comes
     from torch's global generator, so a seeded (or resumed) training run sees the same crops.
+    A photo that cannot be read (damaged, too large) is skipped with a warning naming it; if
+    none can be read, :class:`PhotosUnavailableError` says why.
 
     Args:
         photos: a :class:`PhotoSet`.
@@ -290,9 +293,25 @@ class RandomCrops(Dataset):
         if self.short_side < crop:
             raise ValueError(f"short_side ({self.short_side}) must be at least the crop ({crop})")
         self._cache: dict[int, torch.Tensor] | None = {} if len(photos) <= cache else None
+        self._bad: dict[int, str] = {}  # photos that could not be read: index -> why
 
     def __len__(self) -> int:
         return self.length
+
+    def _readable(self, k: int) -> torch.Tensor:
+        """Photo k shrunk, or the next readable one: a damaged file in a collection is skipped, with a
+        warning that names it (once), instead of stopping a long training run."""
+        n = len(self.photos)
+        for j in (k + d for d in range(n)):
+            if j % n in self._bad:
+                continue
+            try:
+                return self.shrunk(j % n)
+            except ImageLoadError as err:
+                self._bad[j % n] = str(err)
+                warnings.warn(f"skipping a photo that cannot be read: {err}", stacklevel=3)
+        raise PhotosUnavailableError(f"none of the {n} photos of {self.photos.name} can be read; the first "
+                                     f"error: {next(iter(self._bad.values()))}")
 
     def shrunk(self, k: int) -> torch.Tensor:
         """Photo ``k`` with its shorter side at ``short_side`` pixels, uint8 ``[3, H, W]``."""
@@ -310,7 +329,7 @@ class RandomCrops(Dataset):
         return x
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        x = self.shrunk(i % len(self.photos))
+        x = self._readable(i % len(self.photos))
         h, w = x.shape[1:]
         side = int(torch.randint(self.crop, min(h, w) + 1, ()))
         top, left = int(torch.randint(0, h - side + 1, ())), int(torch.randint(0, w - side + 1, ()))

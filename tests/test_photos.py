@@ -60,6 +60,24 @@ def test_folder_of_own_photos(tmp_path):
     assert torch.stack([crops[i] for i in range(6)]).shape == (6, 3, 16, 16)
 
 
+def test_a_huge_photo_is_refused_before_decoding(tmp_path):
+    Image.new("1", (8000, 6000)).save(tmp_path / "huge.png")  # 48 megapixels, a small file
+    photos = P.folder_photos(tmp_path)
+    with pytest.raises(cu.ImageLoadError, match="megapixels"):
+        photos[0].load()
+    with pytest.raises(P.PhotosUnavailableError, match="megapixels"), pytest.warns(UserWarning, match="huge"):
+        P.RandomCrops(photos, crop=32, length=1)[0]  # the only photo cannot be read
+
+
+def test_a_damaged_photo_in_a_collection_is_skipped_with_a_warning(tmp_path):
+    _write_photo(tmp_path / "a_good.jpg")
+    (tmp_path / "b_truncated.jpg").write_bytes((tmp_path / "a_good.jpg").read_bytes()[:200])
+    crops = P.RandomCrops(P.folder_photos(tmp_path), crop=16, length=4)
+    with pytest.warns(UserWarning, match="b_truncated.jpg"):
+        batch = torch.stack([crops[i] for i in range(4)])  # items 1 and 3 fall back to the good photo
+    assert batch.shape == (4, 3, 16, 16) and list(crops._bad) == [1]
+
+
 def test_folder_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(P.PhotosUnavailableError, match="not a folder"):
         P.folder_photos(tmp_path / "missing")
