@@ -148,8 +148,14 @@ def machine_paths() -> list[str]:
     for folder in folders:
         for p in (folder, folder.resolve()):
             if len(p.parts) > 1:  # not "/"
-                paths.add(str(p) + "/")
+                paths.add(str(p))
     return sorted(paths)
+
+
+def machine_paths_in(text: str) -> list[str]:
+    """The build machine's folders (whole path components) and tell-tale library paths in ``text``."""
+    found = [p for p in machine_paths() if re.search(rf"(?<![\w.~-]){re.escape(p)}(?![\w.-])", text)]
+    return found + sorted(set(MACHINE_PATH_PATTERNS.findall(text)))
 
 
 def requests_made(browser) -> list[str]:
@@ -237,8 +243,7 @@ def page_problems(browser, url: str, local: str, expect_math: bool, min_images: 
                  if width == 0 or (tag == "i" and "FontAwesome" not in family)]
         if blank or (fonts and no_font):
             problems.append("an animation's buttons have no icons (the icon font did not load)")
-    shown = [p for p in machine_paths() if p in facts["text"]]
-    shown += sorted(set(MACHINE_PATH_PATTERNS.findall(facts["text"])))
+    shown = machine_paths_in(facts["text"])
     if shown:
         problems.append(f"paths of the build machine on the page: {shown}")
     return problems
@@ -282,6 +287,15 @@ def test_notebook_pages_work_offline(site_dir, server, browser, refusing_proxy):
     assert not left, f"requests that tried to leave localhost: {left}"
 
 
+def test_no_file_of_the_site_shows_a_path_of_the_build_machine(site_dir):
+    """Also in what no browser check opens: other pages, attributes, the search index."""
+    for path in sorted(site_dir.rglob("*")):
+        if path.suffix in (".html", ".js", ".json", ".txt") and "_static" not in path.parts \
+                and path.name != "build.json":
+            shown = machine_paths_in(path.read_text(errors="replace"))
+            assert not shown, f"{path.relative_to(site_dir)} shows paths of the build machine: {shown}"
+
+
 def test_index_works_offline_and_names_no_internal_models(site_dir, server, browser, refusing_proxy):
     start = len(refusing_proxy.requests)
     problems = page_problems(browser, f"{server}/index.html", server, expect_math=False)
@@ -314,7 +328,7 @@ def test_search_finds_a_notebook(site_dir, server, browser):
 BROKEN_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Notebook</title>
 <link rel="stylesheet" href="https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/css/font-awesome.min.css">
 </head><body><article><p>The loss $$\\mathcal L = \\sum_i x_i$$ is raw.</p>
-<div class="output stream"><pre>Delete {path}dcgan.pt to train again</pre></div>
+<div class="output stream"><pre>Delete {path}/dcgan.pt to train again</pre></div>
 <script type="application/vnd.jupyter.widget-view+json">{{"model_id": "abc"}}</script>
 <div class="widget-fallback widget-fallback-missing" data-problems="an empty interact() output"></div>
 <div class="anim-buttons"><button><i class="fa fa-play"></i></button></div>
