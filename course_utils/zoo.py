@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
-from .data import mnist_tensors
 from .gan import GanRun
 from .settings import Settings
 from .training import History
-from .vae import VAE, ConvVAE, MlpVAE, fit_vae
 
 
 def mnist_classifier(
@@ -42,90 +39,46 @@ def mnist_classifier(
 # ---------------------------------------------------------------- notebook 04: variational autoencoders
 
 
-def mlp_vae_config(settings: Settings) -> dict:
-    """The recipe of :func:`mlp_vae`: pytorch/examples' ``vae/main.py``, for a fair comparison."""
-    return {"recipe": "mlp_vae/1", "model": "MlpVAE", "latent_dim": 20, "hidden": 400,
-            "epochs": settings.choose(full=10, smoke=3), "lr": 1e-3, "schedule": "constant",
-            "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000),
-            "train_eval": settings.choose(full=10_000, smoke=2_000)}
-
-
-def vae_config(settings: Settings) -> dict:
-    """The recipe of :func:`vae` (the convolutional VAE)."""
-    return {"recipe": "vae/1", "model": "ConvVAE", "latent_dim": 32, "channels": (32, 64), "hidden": 256,
-            "epochs": settings.choose(full=10, smoke=3), "lr": 3e-3, "schedule": "one-cycle",
-            "batch_size": 128, "train_limit": settings.choose(full=None, smoke=8000),
-            "train_eval": settings.choose(full=10_000, smoke=2_000)}
-
-
-def train_vae_recipe(name: str, config: dict, settings: Settings, device: torch.device, *,
-                     progress_bar: bool = True, seed: int = 0) -> tuple[VAE, History]:
-    """Build the VAE of ``config``, train it with Adam (or load it) under ``name``.
-
-    After every epoch :func:`~course_utils.vae.fit_vae` evaluates the -ELBO on the
-    whole test split (``test_*``) and on the first ``config["train_eval"]``
-    training digits (``train_*``), so that the history holds the train-test gap
-    measured with the same weights and noise.
-    """
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        if config["model"] == "MlpVAE":
-            model = MlpVAE(latent_dim=config["latent_dim"], hidden=config["hidden"])
-        else:
-            model = ConvVAE(latent_dim=config["latent_dim"], channels=config["channels"],
-                            hidden=config["hidden"])
-        model = model.to(device)
-        x_train = mnist_tensors(settings, train=True, limit=config["train_limit"])[0]
-        x_test = mnist_tensors(settings, train=False)[0]
-        loader = DataLoader(TensorDataset(x_train), batch_size=config["batch_size"], shuffle=True)
-        optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
-        scheduler = None
-        if config["schedule"] == "one-cycle":
-            scheduler = torch.optim.lr_scheduler.OneCycleLR(
-                optimizer, max_lr=config["lr"], total_steps=config["epochs"] * len(loader))
-        history = fit_vae(model, loader, optimizer, epochs=config["epochs"], device=device,
-                          eval_sets={"train": x_train[:config["train_eval"]], "test": x_test},
-                          scheduler=scheduler, config=config, checkpoint=settings.checkpoint_path(name),
-                          progress_bar=progress_bar)
-    model.eval()
-    return model, history
-
-
-def mlp_vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
-            ) -> tuple[MlpVAE, History]:
+def mlp_vae(settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True
+            ) -> tuple[nn.Module, History]:
     """The classic 784-400-20 VAE of notebook 04 (name ``"mlp_vae"``), trained or loaded.
 
-    Recipe of pytorch/examples' ``vae/main.py``, so that its 105.6 test nats
-    after 10 epochs are a fair reference: Bernoulli likelihood on continuous
-    pixels, Adam at a constant 1e-3, batch 128, 10 epochs on the whole training
-    split. Smoke mode: 3 epochs on at most 8,000 digits.
+    The recipe is :func:`course_utils.vae.mlp_vae_recipe` (written in notebook 04):
+    pytorch/examples' ``vae/main.py``, so that its 105.6 test nats after 10 epochs
+    are a fair reference: Bernoulli likelihood on continuous pixels, Adam at a
+    constant 1e-3, batch 128, 10 epochs on the whole training split. Smoke mode:
+    3 epochs on at most 8,000 digits.
 
     Returns:
-        The model in eval mode on ``device``, and its :class:`History`:
-        ``history.epoch["test_nelbo"]`` and ``["train_nelbo"]`` are the test and
-        training -ELBO after each epoch, in nats per image (training: the first
-        10,000 training digits, 2,000 in smoke mode), with ``_recon`` and ``_kl`` parts.
+        The model in eval mode on ``device`` (``model.sample(n)`` draws digits in
+        [0, 1]), and its :class:`History`: ``history.epoch["test_nelbo"]`` and
+        ``["train_nelbo"]`` are the test and training -ELBO after each epoch, in
+        nats per image (training: the first 10,000 training digits, 2,000 in smoke
+        mode), with ``_recon`` and ``_kl`` parts.
     """
-    return train_vae_recipe("mlp_vae", mlp_vae_config(settings), settings, device,
-                            progress_bar=progress_bar, seed=seed)
+    from .vae import mlp_vae_recipe, train_vae
+
+    return train_vae(mlp_vae_recipe(settings), settings, device, name="mlp_vae", progress_bar=progress_bar)
 
 
-def vae(settings: Settings, device: torch.device, *, progress_bar: bool = True, seed: int = 0
-        ) -> tuple[ConvVAE, History]:
+def vae(settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True
+        ) -> tuple[nn.Module, History]:
     """The convolutional VAE of notebook 04 (name ``"vae"``), trained or loaded; notebook 06 samples from it.
 
-    Recipe: :class:`~course_utils.vae.ConvVAE` with 32 latent variables,
-    Bernoulli likelihood on continuous pixels, Adam with a one-cycle learning
-    rate up to 3e-3, batch 128, 10 epochs on the whole training split. Smoke
-    mode: 3 epochs on at most 8,000 digits.
+    The recipe is :func:`course_utils.vae.vae_recipe` (written in notebook 04): a
+    ``ConvVAE`` with 32 latent variables, Bernoulli likelihood on continuous pixels,
+    Adam with a one-cycle learning rate up to 3e-3, batch 128, 10 epochs on the
+    whole training split. Smoke mode: 3 epochs on at most 8,000 digits.
 
     Returns:
         The model in eval mode on ``device`` (``model.sample(n)`` draws digits in
         [0, 1]), and its :class:`History` with ``history.epoch["train_nelbo"]``
         and ``["test_nelbo"]`` per epoch, in nats per image, as in :func:`mlp_vae`.
     """
-    return train_vae_recipe("vae", vae_config(settings), settings, device,
-                            progress_bar=progress_bar, seed=seed)
+    from .vae import train_vae, vae_recipe
+
+    return train_vae(vae_recipe(settings), settings, device, name="vae", progress_bar=progress_bar)
+
 
 # ---------------------------------------------------------------- notebooks 03 and 05: GANs
 
