@@ -1,7 +1,10 @@
 """The checkers of notebook 04 accept the reference answers and reject typical mistakes with a hint."""
 
 import math
+import sys
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
@@ -9,6 +12,8 @@ import torch.nn.functional as F
 from course_utils import vae as V
 from course_utils.exercises import NotYet
 from course_utils.exercises import vae as ex
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def test_kl_checker():
@@ -66,3 +71,29 @@ def test_log_mean_exp_checker():
         ex.check_log_mean_exp(lambda a: torch.logsumexp(a, 0))
     with pytest.raises(NotYet, match="dim 0"):
         ex.check_log_mean_exp(lambda a: (torch.logsumexp(a, 1) - math.log(a.shape[1]))[:4])
+
+
+def _notebook_04_cells():
+    sys.path.insert(0, str(REPO / "tools"))
+    from make_student import student_notebook
+
+    nb = nbformat.read(REPO / "notebooks" / "04_vae.ipynb", as_version=4)
+    student, _ = student_notebook(nb, "04_vae.ipynb")
+    return [c.source for c in nb.cells if c.cell_type == "code"], \
+        [c.source for c in student.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("name, check", [("gaussian_kl", "check_kl"),
+                                         ("reparameterize", "check_reparameterize")])
+def test_the_taught_cell_is_the_exercise_and_its_checker_follows_it(name, check):
+    """make student blanks the taught (exported) cell itself; the next cells run the checker on it."""
+    instructor, student = _notebook_04_cells()
+    at = next(i for i, s in enumerate(instructor) if s.startswith(f"#| export vae\ndef {name}("))
+    assert "### BEGIN SOLUTION" in instructor[at]
+    assert "raise NotImplementedError" in student[at] and "### BEGIN SOLUTION" not in student[at]
+    assert f"cu.exercises.vae.{check}({name})" in instructor[at + 1]
+    namespace = {"torch": torch, "check_mu_logvar": V.check_mu_logvar}
+    exec(student[at].split("\n", 1)[1], namespace)  # the learner's starting point: a TODO that raises
+    with pytest.raises(NotImplementedError):
+        getattr(ex, check)(namespace[name])
+    getattr(ex, check)(getattr(V, name))  # the exported solution passes the same checker
