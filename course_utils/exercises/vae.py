@@ -26,15 +26,15 @@ def _as_tensor(value, what: str, shape: tuple[int, ...]) -> torch.Tensor:
     return value
 
 
-def check_kl(kl_to_standard_normal: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """``kl_to_standard_normal(mu, logvar)`` ``[B, D] -> [B]``: ``KL(N(mu, diag e^logvar) || N(0, I))``.
+def check_kl(gaussian_kl: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """``gaussian_kl(mu, logvar)`` ``[B, D] -> [B]``: ``KL(N(mu, diag e^logvar) || N(0, I))``.
 
-    The reference is ``torch.distributions.kl_divergence``.
+    The taught cell of notebook 04, section 3. The reference is ``torch.distributions.kl_divergence``.
     """
     g = _gen()
     mu, logvar = torch.randn(6, 4, generator=g) * 1.5, torch.randn(6, 4, generator=g)
     expected = kl_divergence(Normal(mu, torch.exp(0.5 * logvar)), Normal(0.0, 1.0)).sum(dim=1)
-    got = _as_tensor(kl_to_standard_normal(mu, logvar), "kl_to_standard_normal", (6,))
+    got = _as_tensor(gaussian_kl(mu, logvar), "gaussian_kl", (6,))
     if torch.allclose(got, expected, rtol=1e-4, atol=1e-4):
         passed("your KL term matches torch.distributions.kl_divergence.")
         return
@@ -45,8 +45,8 @@ def check_kl(kl_to_standard_normal: Callable[[torch.Tensor, torch.Tensor], torch
              "KL = 1/2 * sum(mu^2 + sigma^2 - 1 - log sigma^2).")
     if torch.allclose(got, expected / 4, rtol=1e-4, atol=1e-4):
         fail("Your KL is the mean over the latent dimensions, not the sum.",
-             "Each latent dimension adds its own KL: use .sum(dim=1).")
-    zero = kl_to_standard_normal(torch.zeros(2, 3), torch.zeros(2, 3))
+             "Each latent dimension adds its own KL: sum over the last dimension, .sum(dim=-1).")
+    zero = gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3))
     if not torch.allclose(torch.as_tensor(zero, dtype=torch.float32), torch.zeros(2), atol=1e-6):
         fail("For mu = 0 and logvar = 0, q is the prior itself and the KL must be 0; yours is not.",
              "Don't forget the '- 1' in the formula.")
@@ -55,7 +55,10 @@ def check_kl(kl_to_standard_normal: Callable[[torch.Tensor, torch.Tensor], torch
 
 
 def check_reparameterize(reparameterize: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
-    """``reparameterize(mu, logvar)``: a differentiable sample of ``N(mu, diag e^logvar)``."""
+    """``reparameterize(mu, logvar)``: a differentiable sample of ``N(mu, diag e^logvar)``.
+
+    The taught cell of notebook 04, section 3.
+    """
     mu = torch.tensor([[2.0, -1.0]]).repeat(20_000, 1).requires_grad_()
     logvar = torch.tensor([[math.log(9.0), math.log(0.25)]]).repeat(20_000, 1).requires_grad_()
     with torch.random.fork_rng():  # the same noise on every run, and the caller's RNG untouched
@@ -89,7 +92,7 @@ def check_negative_elbo(negative_elbo: Callable[..., torch.Tensor]) -> None:
     if isinstance(got, torch.Tensor) and got.dim() == 0:
         fail("You return one number for the whole batch; the checker wants one -ELBO per image, shape [B].",
              "Sum over pixels and latent dimensions, but not over the batch.")
-    got = _as_tensor(got, "negative_elbo", (5,))
+    got = _as_tensor(got, "your -ELBO function", (5,))
     if torch.allclose(got, recon + kl, rtol=1e-4, atol=1e-3):
         passed("your -ELBO per image matches the reference.")
         return
