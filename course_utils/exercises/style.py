@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from .. import style as S
-from .. import vgg as V
+from .. import vgg_weights as V
 from ._check import fail, passed
 
 
