@@ -1,8 +1,16 @@
 """The checkers of notebook 02 accept the reference answers and reject wrong ones with a hint."""
 
-import pytest
+import sys
+from pathlib import Path
 
+import nbformat
+import pytest
+import torch
+
+from course_utils import style as S
 from course_utils.exercises import NotYet, style
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _gram(f):
@@ -60,3 +68,29 @@ def test_sizes_at_relu3_1():
         style.check_sizes_at_relu3_1(256 * 512 * 512, 256 * 256)
     with pytest.raises(NotYet, match="whatever the image size"):
         style.check_sizes_at_relu3_1(256 * 128 * 128, 128 * 128 * 256 * 256)
+
+
+def _notebook_02_code_cells():
+    sys.path.insert(0, str(REPO / "tools"))
+    from make_student import student_notebook
+
+    nb = nbformat.read(REPO / "notebooks" / "02_style_transfer.ipynb", as_version=4)
+    student, _ = student_notebook(nb, "02_style_transfer.ipynb")
+    return ([c.source for c in nb.cells if c.cell_type == "code"],
+            [c.source for c in student.cells if c.cell_type == "code"])
+
+
+@pytest.mark.parametrize("name, check", [("gram_matrix", "check_gram_matrix"),
+                                         ("gram_loss", "check_style_layer_loss")])
+def test_the_taught_cell_is_the_exercise_and_its_checker_follows_it(name, check):
+    """make student blanks the taught (exported) cell itself; the next code cell runs the checker on it."""
+    instructor, student = _notebook_02_code_cells()
+    at = next(i for i, src in enumerate(instructor) if src.startswith(f"#| export style\ndef {name}("))
+    assert "### BEGIN SOLUTION" in instructor[at]
+    assert "raise NotImplementedError" in student[at] and "### BEGIN SOLUTION" not in student[at]
+    assert instructor[at + 1].strip() == f"cu.exercises.style.{check}({name})"
+    namespace = {"torch": torch}
+    exec(student[at].split("\n", 1)[1], namespace)  # the learner's starting point: a TODO that raises
+    with pytest.raises(NotImplementedError):
+        getattr(style, check)(namespace[name])
+    getattr(style, check)(getattr(S, name))  # the exported solution passes the same checker
