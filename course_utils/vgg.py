@@ -86,9 +86,11 @@ class VGG19Features(nn.Module):
         self.requires_grad_(False)  # frozen: a backward pass computes only the gradient of the image
         self.eval()
 
-    def train(self, mode: bool = True) -> nn.Module:
-        """The extractor stays in eval mode (it has no dropout or batch norm, but be explicit)."""
-        return super().train(False)
+
+@add_to_class(VGG19Features)
+def train(self, mode: bool = True) -> nn.Module:
+    """The extractor stays in eval mode."""
+    return nn.Module.train(self, False)
 
 
 @add_to_class(VGG19Features)
