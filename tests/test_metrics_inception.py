@@ -227,6 +227,29 @@ def test_fid_and_kid_of_inception_features_agree_with_torchmetrics(psi):
         ref_mean.item(), rel=1e-6)
 
 
+def test_same_features_as_torch_fidelitys_extractor_given_the_same_weights(network, digits, monkeypatch):
+    """torch-fidelity's FeatureExtractorInceptionV3 (the reference behind torchmetrics' FID) with the
+    TorchScript file's weights copied in: its own uint8 input, TF1 resize and normalisation give our
+    features."""
+    fe = pytest.importorskip("torch_fidelity.feature_extractor_inceptionv3",
+                             reason="the dev extra torch-fidelity is not installed (pip install -e '.[dev]')")
+    monkeypatch.setattr(fe.torch, "load", lambda *args, **kwargs: {})  # no weights file: copied in below
+    monkeypatch.setattr(fe.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+    reference = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                               feature_extractor_weights_path="-")
+    theirs = [m for m in reference.modules() if isinstance(m, fe.BasicConv2d)]
+    ours = [m for _, m in network.network.net.layers.named_modules() if m.original_name == "Conv2dLayer"]
+    assert len(theirs) == len(ours) == 94
+    with torch.no_grad():
+        for t, o in zip(theirs, ours, strict=True):  # TF's batch norm has no scale: gamma = 1
+            t.conv.weight.copy_(o.weight)
+            t.bn.weight.fill_(1.0), t.bn.bias.copy_(o.beta), t.bn.running_mean.copy_(o.mean)
+            t.bn.running_var.copy_(o.var)
+        x01 = digits[0][:4]
+        expected = reference((x01 * 255).round().to(torch.uint8).expand(-1, 3, -1, -1).contiguous())[0]
+    torch.testing.assert_close(M.extract_features(network, x01).float(), expected, rtol=1e-4, atol=1e-4)
+
+
 # ---------------------------------------------------------------- the online alternative (no network)
 
 

@@ -28,6 +28,12 @@ What the network expects (read from its TorchScript code and checked by experime
   PNG are (StyleGAN3's protocol; Parmar et al. 2022 show what skipping it costs).
 * **Grey** digits are repeated to three channels.
 
+With the file's weights copied into torch-fidelity's ``FeatureExtractorInceptionV3`` (the
+extractor behind torchmetrics' FID), torch-fidelity's own byte input, resizing and
+normalisation give the features of :class:`InceptionFeatures` to 1e-5
+(``tests/test_metrics_inception.py``); ``F.interpolate``'s bilinear resize instead moves
+them by 16 %.
+
 :class:`InceptionFeatures` does all of this for images ``[B, 1 or 3, H, W]`` in [0, 1], so
 it plugs into :func:`~course_utils.metrics.features.extract_features` exactly like the
 course classifier. On a CPU it is slow (about 5 images per second on two cores): smoke
