@@ -113,8 +113,10 @@ def check_checkpoint_writable(path: str | os.PathLike) -> Path:
     try:
         return check_writable(path, error=CheckpointError, what="checkpoint")
     except CheckpointError as err:
-        raise CheckpointError(f"{err} The checkpoint {path} could not be saved after training; "
-                              "nothing was trained. Set COURSE_CHECKPOINT_DIR to a folder you can write.") from err
+        raise CheckpointError(
+            f"{err} The checkpoint {path} could not be saved after training; nothing was trained. "
+            "Set COURSE_CHECKPOINT_DIR to a folder you can write."
+        ) from err
 
 
 # ---------------------------------------------------------------- loading
@@ -182,7 +184,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
                     f"made with course_utils never hold such objects: this file was made by another "
                     f"program, or changed. Do not load files of unknown origin. {fix}"
                 ) from err
-            raise CheckpointError(f"The checkpoint {path} is corrupt and cannot be read ({detail}). {fix}") from err
+            raise CheckpointError(
+                f"The checkpoint {path} is corrupt and cannot be read ({detail}). {fix}"
+            ) from err
         except Exception as err:  # noqa: BLE001 - a damaged archive fails in many ways deep in torch
             msg = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
             raise CheckpointError(
@@ -264,8 +268,10 @@ def _is_rng_state(state: Any) -> bool:
                 and isinstance(numpy["key"], torch.Tensor) and numpy["key"].shape == (624,)
                 and all(isinstance(numpy[k], int) for k in ("pos", "has_gauss"))
                 and isinstance(numpy["gauss"], float)
-                and _is_byte_tensor(state["torch"]) and _is_byte_tensor(state.get("mps", torch.empty(0, dtype=torch.uint8)))
-                and isinstance(state.get("cuda", []), list | tuple) and all(map(_is_byte_tensor, state.get("cuda", []))))
+                and _is_byte_tensor(state["torch"])
+                and _is_byte_tensor(state.get("mps", torch.empty(0, dtype=torch.uint8)))
+                and isinstance(state.get("cuda", []), list | tuple)
+                and all(map(_is_byte_tensor, state.get("cuda", []))))
     except (KeyError, TypeError, ValueError):
         return False
 

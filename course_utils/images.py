@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+from . import image_integrity
 from .ranges import to_unit_range
 from .safe_io import atomic_write, read_regular, refuse_folder
 
@@ -166,16 +167,20 @@ def load_image(
     img = _open(data, name)
     try:
         rgb = _decode(img, data, name, max_pixels, max_side)
-    except ImageLoadError:
-        raise
-    except Exception as err:  # noqa: BLE001 - see _open: any decoder error means a damaged file
+    finally:
+        img.close()
+    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
+
+
+def _decoding(name: str, step, *args):
+    """Run a Pillow step on untrusted data: any error it raises means a damaged file (see _open)."""
+    try:
+        return step(*args)
+    except Exception as err:  # noqa: BLE001 - decoders raise OSError, ValueError, SyntaxError, ...
         raise ImageLoadError(
             f"{name} is damaged or truncated and cannot be decoded ({type(err).__name__}: {err}). "
             "Download or copy it again, or open and re-save it in an image editor."
         ) from err
-    finally:
-        img.close()
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).contiguous()
 
 
 def _open(data: bytes, name: str) -> Image.Image:
@@ -223,16 +228,25 @@ def _decode(img: Image.Image, data: bytes, name: str, max_pixels: int, max_side:
     if img.format in ("JPEG", "MPO") and _jpeg_scans(data) > MAX_JPEG_SCANS:
         raise ImageLoadError(f"{name} is a JPEG with {_jpeg_scans(data)} scans (photos have about 10; "
                              f"the limit is {MAX_JPEG_SCANS}): damaged or made to be slow. Re-save it.")
-    img.load()
-    img = ImageOps.exif_transpose(img)
-    if max_side is not None and max(img.size) > max_side:
-        img = img.copy()
-        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    rgb = _to_rgb_array(img)
+    header = image_integrity.facts(img)
+    _decoding(name, img.load)
+    problem = image_integrity.problem(header, data, np.asarray(img))
+    if problem:
+        raise ImageLoadError(f"{name} is damaged: {problem}. Download or copy it again.")
+    rgb = _decoding(name, _to_rgb, img, max_side)
     if not np.isfinite(rgb).all():
         raise ImageLoadError(f"{name} has pixels that are not numbers (NaN or infinite). "
                              "Open and re-save it in an image editor.")
     return rgb
+
+
+def _to_rgb(img: Image.Image, max_side: int | None) -> np.ndarray:
+    """EXIF orientation, optional shrinking, then :func:`_to_rgb_array`."""
+    img = ImageOps.exif_transpose(img)
+    if max_side is not None and max(img.size) > max_side:
+        img = img.copy()
+        img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return _to_rgb_array(img)
 
 
 def _identify_any_format(data: bytes) -> str | None:

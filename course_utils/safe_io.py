@@ -98,11 +98,12 @@ def open_regular(path: str | os.PathLike, *, error: type[Exception], what: str =
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             kind = _kind(st.st_mode)
-            hint = "Give the path of a file inside it." if kind == "a folder" else "Only regular files are read."
-            raise error(f"{path} is {kind}, not a {what} file. {hint}")
+            hint = ("Give the path of a file inside it." if kind == "a folder"
+                    else "Only regular files are read.")
+            raise error(f"{path} is {kind}, not {_an(what)} file. {hint}")
         if max_bytes is not None and st.st_size > max_bytes:
             raise error(f"{path} is {st.st_size / 2**20:,.0f} MB, more than the {max_bytes / 2**20:,.0f} MB "
-                        f"that a {what} file may have. Is it the right file?")
+                        f"that {_an(what)} file may have. Is it the right file?")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
@@ -121,12 +122,22 @@ def read_regular(path: str | os.PathLike, *, error: type[Exception], what: str =
         except OSError as err:
             raise error(explain_os_error(err, path)) from err
     if len(data) > max_bytes:
-        raise error(f"{path} grew beyond {max_bytes / 2**20:,.0f} MB while it was read. Is it still being written?")
+        raise error(f"{path} grew beyond {max_bytes / 2**20:,.0f} MB while it was read. "
+                    "Is it still being written?")
     return data
 
 
 def _temp_prefix(path: Path) -> str:
     return f".{path.name[:_NAME_CHARS]}."
+
+
+def _make_temp(path: Path) -> tuple[int, str]:
+    """A new hidden temporary file next to ``path``, named after it and this process."""
+    return tempfile.mkstemp(dir=path.parent, prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
+
+
+def _an(word: str) -> str:
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"
 
 
 def _alive(pid: int) -> bool:
@@ -170,7 +181,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
 def refuse_folder(path: Path, *, error: type[Exception], what: str = "file") -> None:
     """Raise ``error`` if ``path`` cannot name a file to write: a folder, ``.``, or an unusable path."""
     if path.name in ("", ".", ".."):
-        raise error(f"{path} is not a file name. Give the path of a {what} file, e.g. 'out/result.png'.")
+        raise error(f"{path} is not a file name. Give the path of {_an(what)} file, e.g. 'out/result.png'.")
     try:
         is_folder = stat.S_ISDIR(os.stat(path).st_mode)
     except OSError as err:
@@ -178,7 +189,8 @@ def refuse_folder(path: Path, *, error: type[Exception], what: str = "file") -> 
             raise error(explain_os_error(err, path, "write")) from err
         is_folder = False  # a missing folder is created; a file in the way is reported then
     if is_folder:
-        raise error(f"{path} is a folder. Give the path of a {what} file inside it, e.g. {path / 'result'}.")
+        raise error(f"{path} is a folder. Give the path of {_an(what)} file inside it, "
+                    f"e.g. {path / 'result'}.")
 
 
 def _check_target(path: Path, error: type[Exception], what: str) -> None:
@@ -206,7 +218,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], None], *,
     _check_target(path, error, what)
     remove_stale_temps(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
+        fd, tmp = _make_temp(path)
     except OSError as err:
         raise error(explain_os_error(err, path, "write")) from err
     try:
@@ -248,7 +260,7 @@ def check_writable(path: str | os.PathLike, *, error: type[Exception], what: str
     path = Path(path).expanduser()
     _check_target(path, error, what)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{_temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
+        fd, tmp = _make_temp(path)
         os.close(fd)
         os.unlink(tmp)
     except OSError as err:

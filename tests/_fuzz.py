@@ -49,7 +49,8 @@ def mutations(data: bytes, header: Sequence[Region], rng: np.random.Generator, *
         b = bytearray(data)
         for pos in rng.integers(0, n, size=int(rng.integers(1, 5))):
             b[pos] ^= 1 << int(rng.integers(0, 8))
-        yield "flip@" + ",".join(str(i) for i, (x, y) in enumerate(zip(b, data, strict=True)) if x != y), "flip", bytes(b)
+        where = ",".join(str(i) for i, (x, y) in enumerate(zip(b, data, strict=True)) if x != y)
+        yield f"flip@{where}", "flip", bytes(b)
     for _ in range(header_edits):
         b = bytearray(data)
         pos = int(rng.choice(head))
@@ -143,6 +144,7 @@ class Tally:
         lines = [f"  {g}: {sum(c.values())} inputs, " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
                  for g, c in self.counts.items()]
         t = self.total()
-        lines.append(f"  all: {sum(t.values())} inputs, " + ", ".join(f"{k} {v}" for k, v in sorted(t.items()))
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(t.items()))
+        lines.append(f"  all: {sum(t.values())} inputs, {outcomes}"
                      + f"; slowest call {self.slowest:.2f} s")
         return "\n".join(lines)

@@ -164,7 +164,8 @@ def test_a_failed_save_leaves_no_temp_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("layout,problem", [
     ({"kind": "model", "models": [1, 2]}, "'models' must map names to state dicts"),
     ({"kind": "model", "models": {"model": "weights"}}, "'models' must map names to state dicts"),
-    ({"kind": "model", "models": {"model": {"0.weight": 1.5}}}, "the state dicts in .models. must hold only tensors"),
+    ({"kind": "model", "models": {"model": {"0.weight": 1.5}}},
+     "the state dicts in .models. must hold only tensors"),
     ({"kind": "model", "config": [1], "models": {}}, "'config' must be a dict"),
     ({"kind": 3, "models": {}}, "'kind' must be a string"),
     ({"kind": "training", "models": {}, "epoch": "2", "history": [], "rng": None},

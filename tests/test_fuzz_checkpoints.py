@@ -90,7 +90,8 @@ def test_fuzz_checkpoints_every_input_loads_unchanged_or_gives_the_course_error(
             tally.run(f"{name}", f"{label} ({kind})", lambda: checkpoints.load_checkpoint(target), judge,
                       cu.CheckpointError, limit_s=10)
     seconds = time.perf_counter() - t0
-    print(f"\ncheckpoint fuzz, seed {SEED}, {seconds:.1f} s (load {os.getloadavg()[0]:.1f}):\n{tally.report()}")
+    load = os.getloadavg()[0]
+    print(f"\ncheckpoint fuzz, seed {SEED}, {seconds:.1f} s (load {load:.1f}):\n{tally.report()}")
     total = tally.total()
     assert sum(total.values()) >= 700
     assert total.get("course_error", 0) > 300

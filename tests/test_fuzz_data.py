@@ -1,10 +1,10 @@
 """Fuzzing the MNIST reader: truncated, bit-flipped, header-edited and spliced idx files.
 
-Copies of the data folder's test split (the raw idx files and a ``.gz`` of each) are damaged
-one mutation at a time (the first 500 digits of the split, to keep the test fast). ``cu.mnist_tensors`` must then return exactly the original
-tensors (only possible when the mutation hit the ``.gz``, which is only a reference) or
-raise the course's ``DatasetUnavailableError``: never another exception, never a hang,
-never a changed pixel or label used silently.
+Copies of the data folder's test split (its first 500 digits, to keep the test fast: the raw
+idx files and a ``.gz`` of each) are damaged one mutation at a time. ``cu.mnist_tensors`` must
+then return exactly the original tensors (only possible when the mutation hit the ``.gz``,
+which is only a reference) or raise the course's ``DatasetUnavailableError``: never another
+exception, never a hang, never a changed pixel or label used silently.
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+from _fuzz import Tally, mutations
 
 import course_utils as cu
-
-from _fuzz import Tally, mutations
 
 SEED = 20261204
 NAMES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -66,7 +65,8 @@ def test_fuzz_mnist_every_input_gives_the_original_data_or_the_course_error(sett
     tally = Tally()
     t0 = time.perf_counter()
     for name, data in originals.items():
-        header = [(0, 16 if "images" in name else 8)] if not name.endswith(".gz") else [(0, 10), (len(data) - 8, len(data))]
+        gz = name.endswith(".gz")  # a gzip header is 10 bytes; its trailer (CRC, size) 8
+        header = [(0, 10), (len(data) - 8, len(data))] if gz else [(0, 16 if "images" in name else 8)]
         for label, kind, mutated in mutations(data, header, rng, **PER_FILE[name]):
             (raw / name).write_bytes(mutated)
             tally.run(name, f"{label} ({kind})", load, judge, cu.DatasetUnavailableError, limit_s=10)

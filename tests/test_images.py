@@ -301,7 +301,7 @@ def test_a_fifo_is_refused_without_waiting(tmp_path):
 
 
 def test_devices_are_never_read():
-    with pytest.raises(cu.ImageLoadError, match="/dev/zero is a character device, not a image file"):
+    with pytest.raises(cu.ImageLoadError, match="/dev/zero is a character device, not an image file"):
         cu.load_image("/dev/zero")  # would be read until memory runs out
 
 
@@ -361,7 +361,7 @@ def test_save_refuses_an_empty_image_and_a_folder(tmp_path):
     with pytest.raises(ValueError, match="no pixels"):
         cu.save_image(torch.rand(3, 0, 4), tmp_path / "empty.png")
     (tmp_path / "out").mkdir()
-    with pytest.raises(cu.images.ImageSaveError, match="out is a folder. Give the path of a image file inside"):
+    with pytest.raises(cu.images.ImageSaveError, match="out is a folder. Give the path of an image file"):
         cu.save_image(torch.rand(3, 4, 4), tmp_path / "out")
     (tmp_path / "out.png").mkdir()
     with pytest.raises(cu.images.ImageSaveError, match="out.png is a folder"):
@@ -395,3 +395,98 @@ def test_a_killed_save_leaves_no_temp_file_after_the_next_save(tmp_path):
     (tmp_path / f".x.png.{pid}.a1b2c3.tmp").write_bytes(b"half a PNG")  # what a killed save leaves
     cu.save_image(torch.rand(3, 4, 4), tmp_path / "x.png")
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+
+
+# ------------------------------------------------------------------ header edits that change the size
+
+
+def _sof(data: bytes) -> int:
+    return data.index(b"\xff\xc0") + 5  # height (2 bytes), then width (2 bytes)
+
+
+def _set(data: bytes, offset: int, fmt: str, value: int) -> bytes:
+    b = bytearray(data)
+    struct.pack_into(fmt, b, offset, value)
+    return bytes(b)
+
+
+def _tiff_height(tiff: bytes) -> int:
+    """Where a little-endian TIFF stores its height (tag 257, ImageLength)."""
+    ifd = struct.unpack("<I", tiff[4:8])[0]
+    entries = (ifd + 2 + 12 * i for i in range(struct.unpack("<H", tiff[ifd:ifd + 2])[0]))
+    return next(e for e in entries if tiff[e:e + 2] == b"\x01\x01") + 8
+
+
+def _photo(size=48) -> Image.Image:
+    """A real photograph (scikit-image's astronaut), small."""
+    from skimage import data as skdata
+
+    img = Image.fromarray(skdata.astronaut())
+    img.thumbnail((size, size))
+    return img
+
+
+@pytest.mark.parametrize("case,says", [
+    ("jpeg wider", "says 552x48 pixels, more than its data holds"),
+    ("jpeg taller", "says 48x542 pixels, more than its data holds"),
+    ("jpeg narrower", "says 16x48 pixels, fewer than its data holds"),
+    ("jpeg one row", "says 48x1 pixels, fewer than its data holds"),
+    ("progressive jpeg one row", "says 48x1 pixels, fewer than its data holds"),
+    ("bmp shorter", "more bytes of pixel data"),
+    ("gif wider canvas", "its canvas is 296x48 but its first frame is 48x48"),
+    ("tiff taller", "its strips hold"),
+    ("lzw tiff shorter", "says 48x20 pixels, fewer than its compressed data holds"),
+    ("lossless webp shorter", "says 48x46 pixels, fewer than its data holds"),
+    ("lossy webp narrower", "says 8x48 pixels, fewer than its data holds"),
+])
+def test_a_header_that_changes_the_size_is_refused_not_decoded_to_garbage(case, says):
+    img = _photo()
+    jpeg = _encode(img, "JPEG", quality=90)
+    prog = _encode(img, "JPEG", quality=90, progressive=True)
+    tiff = _encode(img, "TIFF")
+    lzw = _encode(img, "TIFF", compression="tiff_lzw")
+    lossless = _encode(img, "WEBP", lossless=True)
+    bits = int.from_bytes(lossless[21:25], "little")  # VP8L: 14 bits width - 1, 14 bits height - 1
+    lossy = _encode(img, "WEBP", quality=90)
+    files = {
+        "jpeg wider": _set(jpeg, _sof(jpeg) + 2, ">H", 552),
+        "jpeg taller": _set(jpeg, _sof(jpeg), ">H", 542),
+        "jpeg narrower": _set(jpeg, _sof(jpeg) + 2, ">H", 16),
+        "jpeg one row": _set(jpeg, _sof(jpeg), ">H", 1),
+        "progressive jpeg one row": _set(prog, prog.index(b"\xff\xc2") + 5, ">H", 1),
+        "bmp shorter": _set(_encode(img, "BMP"), 22, "<i", 40),
+        "gif wider canvas": _set(_encode(img, "GIF"), 6, "<H", 296),
+        "tiff taller": _set(tiff, _tiff_height(tiff), "<H", 60),
+        "lzw tiff shorter": _set(lzw, _tiff_height(lzw), "<H", 20),
+        "lossless webp shorter": _set(lossless, 21, "<I", (bits & ~(0x3FFF << 14)) | (45 << 14)),
+        "lossy webp narrower": _set(lossy, 26, "<H", 8),
+    }
+    with pytest.raises(cu.ImageLoadError, match=says):
+        cu.load_image(files[case])
+
+
+def test_size_edits_that_leave_a_valid_file_are_accepted():
+    # JPEG codes 16x16 blocks: 48 -> 47 columns is the same data, a valid 47-pixel-wide file
+    jpeg = _encode(_photo(), "JPEG", quality=90)
+    t = cu.load_image(_set(jpeg, _sof(jpeg) + 2, ">H", 47))
+    torch.testing.assert_close(t, cu.load_image(jpeg)[:, :, :47])
+
+
+@pytest.mark.parametrize("fmt,kw", [
+    ("JPEG", {"quality": 30}), ("JPEG", {"quality": 95, "progressive": True, "optimize": True}),
+    ("JPEG", {"quality": 100, "subsampling": 0}), ("WEBP", {"quality": 80}), ("WEBP", {"lossless": True}),
+    ("TIFF", {"compression": "tiff_lzw"}), ("TIFF", {"compression": "tiff_adobe_deflate"}),
+    ("TIFF", {"compression": "packbits"}), ("BMP", {}), ("GIF", {}),
+])
+@pytest.mark.parametrize("picture", ["photo", "uniform", "letterbox"])
+def test_correct_files_pass_the_size_checks(fmt, kw, picture):
+    # The checks compare decodes; a picture whose data barely shows (one colour, a black bar at
+    # the bottom) must never be mistaken for a damaged file.
+    a = np.asarray(_photo(64)).copy()
+    if picture == "uniform":
+        a[:] = 255
+    if picture == "letterbox":
+        a[len(a) // 2:] = 0
+    for mode in ("RGB", "L"):
+        t = cu.load_image(_encode(Image.fromarray(a).convert(mode), fmt, **kw))
+        assert t.shape == (3, *a.shape[:2])

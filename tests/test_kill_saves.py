@@ -28,7 +28,8 @@ KILLS = 20
 
 
 def _temps(folder, name: str) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(f".{name}.") and p.name.endswith(".tmp"))
+    return sorted(p.name for p in folder.iterdir()
+                  if p.name.startswith(f".{name}.") and p.name.endswith(".tmp"))
 
 
 def _kill_repeatedly(save_once, path, check, seed: int) -> dict[str, int]:
