@@ -210,6 +210,8 @@ def test_a_folder_or_a_fifo_is_not_a_checkpoint(tmp_path):
         cu.load_model(_model(), tmp_path / "fifo.pt")
     with pytest.raises(cu.CheckpointError, match="is a folder. Give the path of a checkpoint file inside"):
         cu.save_model(_model(), tmp_path / "dir.pt")
+    with pytest.raises(cu.CheckpointError, match="/dev/zero is a character device"):
+        cu.load_model(_model(), "/dev/zero")  # would be read until memory runs out
 
 
 def _read_only(folder, monkeypatch):
