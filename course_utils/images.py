@@ -9,8 +9,9 @@ size cap before reading) and written atomically through it by :func:`save_image`
 
 What the loader guarantees, for *any* input (tested with mutated files of every
 accepted format in ``tests/test_fuzz_images.py``): it returns a float32 tensor
-``[3, H, W]`` with finite values in [0, 1] and the size that the file declares, or
-it raises :class:`ImageLoadError`. The work it does is bounded: at most
+``[3, H, W]`` with finite values in [0, 1] and the size that the file declares,
+whose data must fit that size (:mod:`course_utils.image_integrity`), or it raises
+:class:`ImageLoadError`. The work it does is bounded: at most
 :data:`MAX_BYTES` bytes are read, at most ``max_pixels`` pixels are decoded, and a
 JPEG may have at most :data:`MAX_JPEG_SCANS` scans (each scan decodes the whole
 image again, so thousands of them would make a small file decode for minutes).
@@ -290,12 +291,14 @@ def save_image(
         raise ValueError(f"save_image expects [3, H, W] or [1, H, W], got shape {tuple(image.shape)}")
     if t.shape[1] == 0 or t.shape[2] == 0:
         raise ValueError(f"the image has no pixels (shape {tuple(image.shape)}); nothing to save")
+    if t.is_complex():
+        raise ValueError("the image is a complex tensor; save its real part or its magnitude (.abs())")
     if not (t.dtype.is_floating_point or t.dtype == torch.bool) and tuple(value_range) == (0.0, 1.0):
         raise ValueError(
             f"the image is a {t.dtype} tensor, whose pixels are usually 0..255, but value_range=(0, 1). "
             "Pass value_range=(0, 255), or convert it with image.float() / 255."
         )
-    if t.is_complex() or (t.dtype.is_floating_point and not torch.isfinite(t).all()):
+    if t.dtype.is_floating_point and not torch.isfinite(t).all():
         raise ValueError("the image contains NaN or infinite values; refusing to save a broken picture")
     t = to_unit_range(t.double(), value_range)
     arr = t.mul(255).round().byte().permute(1, 2, 0).numpy()
