@@ -10,6 +10,8 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``assets``          registry of downloadable files with sha256 (pooch)
 ``data``            MNIST as in-memory tensors
 ``images``          safe ``load_image`` / ``save_image``
+``image_integrity`` does a decoded image match its file (sizes of JPEG, GIF, BMP, TIFF, WebP)
+``safe_io``         the one door for files: regular files only, size caps, atomic writes
 ``plotting``        image grids, curves, confusion matrices, ``show_source``
 ``progress``        progress bars for notebooks and logs
 ``training``        the training loop, ``fit``, ``evaluate``, ``accuracy``
@@ -26,6 +28,9 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``cgan``            conditional DCGAN: labels in G, projection D, labelled batches (notebook 05)
 ``snapshots``       per-epoch snapshots of a run: models and sample grids next to its checkpoint
 ``gan_plots``       watching a GAN run: losses and verdicts, fixed-input grids, animation
+``diffusion``       DDPM, DDIM, classifier-free guidance: schedules, U-Net, loss, samplers (notebook 09)
+``photos``          photo sets for training on photos: your folder, COCO val2017, offline photos, crops
+``fast_style``      feed-forward style transfer: Johnson, conditional IN, AdaIN (notebook 07)
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -42,13 +47,16 @@ from . import (
     classifier,
     data,
     device,
+    diffusion,
     exercises,
     fast_gram,
+    fast_style,
     gan,
     gan_plots,
     images,
     metrics,
     ops,
+    photos,
     plotting,
     ranges,
     rng,
@@ -69,7 +77,7 @@ from .checkpoints import CheckpointError, load_model, save_model
 from .classifier import MnistClassifier, accuracy, confusion_matrix, evaluate, fit, predict
 from .data import DatasetUnavailableError, mnist_dataset, mnist_tensors, train_val_split
 from .device import environment_report, get_device, module_device, print_environment
-from .images import ImageLoadError, load_image, save_image
+from .images import ImageLoadError, ImageSaveError, load_image, save_image
 from .plotting import plot_confusion_matrix, plot_curves, plot_history, show_images, show_source
 from .progress import progress
 from .rng import isolated_rng, seed_everything
@@ -89,14 +97,16 @@ __all__ = [
     "metrics",
     "ops",
     "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
+    "photos", "fast_style",
+    "cgan", "gan_plots", "snapshots", "diffusion",
     "fast_gram", "style_inputs", "style_log", "vgg_weights",
-    "cgan", "gan_plots", "snapshots",
     # settings, device, reproducibility
     "Settings", "get_settings", "get_device", "module_device", "seed_everything", "isolated_rng",
     "environment_report", "print_environment",
     # data and images
     "fetch_asset", "AssetUnavailableError", "mnist_dataset", "mnist_tensors", "train_val_split",
     "DatasetUnavailableError", "load_image", "save_image", "ImageLoadError",
+    "ImageSaveError",
     # plotting and progress
     "show_images", "show_source", "plot_curves", "plot_history", "plot_confusion_matrix", "progress",
     # training and checkpoints

@@ -126,3 +126,91 @@ def cgan(settings: Settings, device: torch.device | str = "cpu", *, progress_bar
 
     config, epochs = cgan_recipe(settings)
     return train_gan(settings, device, "cgan", config, epochs=epochs, progress_bar=progress_bar)
+
+
+# ---------------------------------------------------------------- notebook 07: fast style transfer
+
+
+def johnson(settings: Settings, device: torch.device | str = "cpu", *, painting: str = "starry_night.jpg",
+            progress_bar: bool = True):
+    """Johnson et al.'s feed-forward network of notebook 07 for one painting, trained or loaded.
+
+    The recipe is :func:`course_utils.fast_style.johnson_recipe` (written in notebook 07): a
+    narrow image transformation network (16, 32, 64 channels, 3 residual blocks, instance
+    norm, resize-convolution upsampling) trained with perceptual losses on 1,000 steps of
+    2 crops of 128 px from :func:`course_utils.photos.training_photos`; smoke mode: 40
+    steps of 64 px. The checkpoint is named after the painting and the photo set, e.g.
+    ``johnson_starry_night_offline17``.
+
+    Returns:
+        A :class:`~course_utils.fast_style.FastStyleRun` (``run.net`` in eval mode,
+        ``run.history``, ``run.config``); stylise with
+        ``cu.fast_style.stylize(run.net, photo01)`` (any size, [0, 1]).
+    """
+    from .fast_style import checkpoint_name, johnson_recipe, train_fast_style
+    from .photos import training_photos
+
+    photos = training_photos(settings)
+    config = johnson_recipe(settings, photos, painting)
+    return train_fast_style(config, photos, settings, device, name=checkpoint_name("johnson", config),
+                            progress_bar=progress_bar)
+
+
+def multi_style(settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True):
+    """Notebook 07's multi-style network (conditional instance norm), trained or loaded.
+
+    The Starry Night, The Scream and The Shipwreck in one network (recipe
+    :func:`course_utils.fast_style.multi_style_recipe`).
+
+    Returns:
+        A :class:`~course_utils.fast_style.FastStyleRun`; ``cu.fast_style.stylize(run.net, photo01,
+        style=torch.tensor([1 - t, t, 0.0]))`` blends the first two paintings.
+    """
+    from .fast_style import checkpoint_name, multi_style_recipe, train_fast_style
+    from .photos import training_photos
+
+    photos = training_photos(settings)
+    config = multi_style_recipe(settings, photos)
+    return train_fast_style(config, photos, settings, device, name=checkpoint_name("multi", config),
+                            progress_bar=progress_bar)
+
+
+def adain(settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True):
+    """Notebook 07's AdaIN network (Huang & Belongie), trained or loaded (name ``adain_<photo set>``).
+
+    The frozen VGG-19 encoder and a decoder trained on The Starry Night, The Scream and three
+    textures (recipe :func:`course_utils.fast_style.adain_recipe`).
+
+    Returns:
+        ``(model, history)``: an :class:`~course_utils.fast_style.AdaINNet` in eval mode; stylise
+        any photo with any painting by ``cu.fast_style.stylize_adain(model, photo01, [painting01])``.
+    """
+    from .fast_style import adain_recipe, train_adain
+    from .photos import training_photos
+
+    photos = training_photos(settings)
+    return train_adain(adain_recipe(settings, photos), photos, settings, device, name=f"adain_{photos.tag}",
+                       progress_bar=progress_bar)
+
+
+# ---------------------------------------------------------------- notebook 09: diffusion models
+
+
+def diffusion(settings: Settings, device: torch.device | str = "cpu", *, progress_bar: bool = True):
+    """The class-conditional diffusion model of notebook 09, trained or loaded (name ``"diffusion"``).
+
+    The recipe is :func:`course_utils.diffusion.diffusion_recipe` (written in notebook 09):
+    a U-Net of widths (32, 64, 128) predicting the noise, cosine schedule with T = 1000,
+    label dropout 0.1 for classifier-free guidance, AdamW with a one-cycle learning rate,
+    an EMA of the weights, on the whole training split in full mode; a (16, 32, 64) U-Net
+    on at most 8,000 digits in smoke mode.
+
+    Returns:
+        A :class:`~course_utils.diffusion.DiffusionRun`: ``run.model`` (the EMA model, eval
+        mode), ``run.history``, ``run.schedule``, the fixed-noise grids of every epoch
+        (``run.fixed_samples()``, in [0, 1]) and ``run.sample(n, seed, labels=..., w=...,
+        steps=...)``, digits in [0, 1] drawn with DDIM (or ``sampler="ddpm"``).
+    """
+    from .diffusion import diffusion_recipe, train_diffusion
+
+    return train_diffusion(diffusion_recipe(settings), settings, device, progress_bar=progress_bar)

@@ -10,7 +10,8 @@ checker passes; the tests check that each checker also rejects wrong answers.
 
 from __future__ import annotations
 
-from . import cgan, cnn, evaluation, gan, style, vae
+from . import cgan, cnn, diffusion, evaluation, fast_style, gan, style, vae
 from ._check import NotYet, fail, passed
 
-__all__ = ["NotYet", "cgan", "cnn", "evaluation", "fail", "gan", "passed", "style", "vae"]
+__all__ = ["NotYet", "cgan", "cnn", "diffusion", "evaluation", "fail", "fast_style", "gan", "passed", "style",
+           "vae"]
