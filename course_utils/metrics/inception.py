@@ -15,8 +15,8 @@ What the network expects (read from its TorchScript code and checked by experime
 * **Input** ``[B, 3, 299, 299]`` float, pixel bytes mapped by :math:`(x - 128) / 128`
   (so [-1, 0.992]); no resizing and no normalisation happen inside. The first three
   batch-norm layers store the statistics of their inputs on ImageNet: real photos in this
-  range reproduce them (mean within 0.2 standard deviations, variance ratio 1.1 to 1.3),
-  while [0, 1] gives variances 3 times too small and 0..255 ones 10,000 times too large.
+  range reproduce them (means within 0.2 standard deviations, variance ratios 0.8 to 1.3),
+  while [0, 1] gives variances 3 to 5 times too small and 0..255 ones 10,000 times too large.
 * **Size** exactly 299 x 299: the final 8 x 8 average pool leaves 1 x 1 only there (a
   28 x 28 digit fails in the first layers, 256 px fails at the pool).
 * **Resizing** as the reference code does it: TensorFlow 1's bilinear resize without
@@ -36,8 +36,8 @@ them by 16 %.
 
 :class:`InceptionFeatures` does all of this for images ``[B, 1 or 3, H, W]`` in [0, 1], so
 it plugs into :func:`~course_utils.metrics.features.extract_features` exactly like the
-course classifier. On a CPU it is slow (about 5 images per second on two cores): smoke
-mode uses a few hundred images.
+course classifier. On a CPU it is slow (about 6 GFLOP per image; 0.8 images per second were
+measured on two heavily shared cores): smoke mode uses a few hundred images.
 
 The online alternative, torch-fidelity's ``FeatureExtractorInceptionV3`` with its own
 download from GitHub, is :func:`load_inception` with ``source="torch-fidelity"``
