@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -53,6 +54,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -240,6 +242,19 @@ SMOKE_NOTE = ("Smoke mode trains on small subsets for a few steps: the pictures 
               "numbers are not the course's results (the text of each notebook discusses those).")
 
 
+def sphinx(args: list[str]) -> None:
+    """Run sphinx-build in a process group of its own, and end whatever it leaves behind (the KaTeX
+    render server under node has been seen to outlive it, holding the build's output open)."""
+    process = subprocess.Popen([sys.executable, "-m", "sphinx", *args], start_new_session=True)
+    try:
+        status = process.wait()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    if status:
+        raise SystemExit(f"sphinx-build failed (exit status {status})")
+
+
 def index_page(c: dict, rows: list[dict], mode: str, loaded: list[str]) -> str:
     when = dt.date.today().isoformat()
     trained = ("Every model was trained during this build, so the run times include training."
@@ -346,8 +361,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out)
     t0 = time.perf_counter()
     # Sphinx's warnings are printed, not fatal: the browser test decides what a broken page is.
-    subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q",
-                    "-d", str(work / "doctrees"), str(src), str(out)], check=True)
+    sphinx(["-b", "html", "-q", "-d", str(work / "doctrees"), str(src), str(out)])
     (out / "build.json").write_text(json.dumps(
         {"mode": args.mode, "notebooks": rows, "loaded_models": loaded, "widget_problems": problems},
         indent=1))

@@ -46,6 +46,7 @@ class _Renderer:
         self.output_html = output_html
         self.images = 0
         self.controls = 0
+        self.inputs = 0  # controls a learner would use (a progress bar or a label is not one)
         self.empty_interact = False
         self.unknown: list[str] = []
 
@@ -69,6 +70,7 @@ class _Renderer:
             return self._output(s)
         if name.endswith("SliderModel") or name in ("IntProgressModel", "FloatProgressModel"):
             self.controls += 1
+            self.inputs += not name.endswith("ProgressModel")
             value = s.get("value", 0)
             if isinstance(value, list):  # range sliders
                 shown, position = " – ".join(_fmt(v) for v in value), value[0]
@@ -83,6 +85,7 @@ class _Renderer:
         if name in ("DropdownModel", "SelectModel", "RadioButtonsModel", "ToggleButtonsModel",
                     "SelectionSliderModel"):
             self.controls += 1
+            self.inputs += 1
             labels = s.get("_options_labels", [])
             index = s.get("index")
             chosen = labels[index] if isinstance(index, int) and 0 <= index < len(labels) else ""
@@ -90,15 +93,18 @@ class _Renderer:
                     f'{html.escape(str(chosen))}</option></select></div>')
         if name in ("ButtonModel", "FileUploadModel", "ToggleButtonModel"):
             self.controls += 1
+            self.inputs += 1
             text = desc or ("Upload" if name == "FileUploadModel" else "button")
             return f'<div class="wf-control"><button type="button" disabled>{text}</button></div>'
         if name in ("CheckboxModel",):
             self.controls += 1
+            self.inputs += 1
             checked = " checked" if s.get("value") else ""
             return f'<div class="wf-control">{label}<input type="checkbox" disabled{checked}></div>'
         if name in ("TextModel", "TextareaModel", "IntTextModel", "FloatTextModel", "BoundedIntTextModel",
                     "BoundedFloatTextModel", "PasswordModel"):
             self.controls += 1
+            self.inputs += 1
             value = html.escape(_fmt(s.get("value", "")), quote=True)
             return f'<div class="wf-control">{label}<input type="text" disabled value="{value}"></div>'
         if name == "LabelModel":
@@ -182,5 +188,6 @@ def fallback_html(model_id: str, state: dict, sanitize: Callable[[str], str] = s
         problems.append(f"widget models with no static drawing: {', '.join(sorted(set(renderer.unknown)))}")
     classes = "widget-fallback" + (" widget-fallback-missing" if problems else "")
     reason = html.escape("; ".join(problems), quote=True)
+    note = f'<p class="wf-note">{NOTE}</p>' if renderer.inputs else ""  # e.g. a finished progress bar
     return (f'<div class="{classes}" data-problems="{reason}" data-images="{renderer.images}">'
-            f'<p class="wf-note">{NOTE}</p>{body}</div>'), problems
+            f'{note}{body}</div>'), problems

@@ -396,3 +396,13 @@ def test_an_error_inside_a_widget_stops_the_build():
     error = {"output_type": "error", "ename": "ValueError", "evalue": "bad digit", "traceback": []}
     with pytest.raises(WidgetOutputError, match="bad digit"):
         fallback_html("box", _widget_state([error]))
+
+
+def test_a_progress_bar_is_shown_without_the_interactive_note():
+    from site_widgets import NOTE, fallback_html
+
+    state = {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p", "IPY_MODEL_t"]}},
+             "p": {"model_name": "FloatProgressModel", "state": {"value": 250, "max": 250}},
+             "t": {"model_name": "HTMLModel", "state": {"value": "250/250 [00:10&lt;00:00]"}}}
+    html, problems = fallback_html("bar", state)
+    assert not problems and NOTE not in html and 'type="range"' in html
