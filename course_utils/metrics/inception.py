@@ -36,8 +36,8 @@ them by 16 %.
 
 :class:`InceptionFeatures` does all of this for images ``[B, 1 or 3, H, W]`` in [0, 1], so
 it plugs into :func:`~course_utils.metrics.features.extract_features` exactly like the
-course classifier. On a CPU it is slow (about 6 GFLOP per image; 0.8 images per second were
-measured on two heavily shared cores): smoke mode uses a few hundred images.
+course classifier. On a CPU it is slow (about 6 GFLOP per image; 3.3 images per second at a load
+average of 3 on two cores, 0.8 at a load of 10): smoke mode uses a few hundred images.
 
 The online alternative, torch-fidelity's ``FeatureExtractorInceptionV3`` with its own
 download from GitHub, is :func:`load_inception` with ``source="torch-fidelity"``
