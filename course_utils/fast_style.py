@@ -191,8 +191,8 @@ class FastStyleConfig:
     norm: str = "instance"             # "instance", "batch" or (section 4) "conditional"
     upsample: str = "resize"           # "resize" or "transposed"
     content_weight: float = 1.0        # alpha
-    style_weight: float = 1e-3         # beta (of the first painting)
-    tv_weight: float = 1e5             # gamma
+    style_weight: float = 5e-4         # beta (of the first painting)
+    tv_weight: float = 1e6             # gamma
     crop: int = 128
     batch_size: int = 2
     steps: int = 1000
@@ -346,7 +346,7 @@ NORM_LAYERS["conditional"] = ConditionalInstanceNorm2d
 def multi_style_recipe(settings, photos: PhotoSet,
                        paintings: tuple[str, ...] = ("starry_night.jpg", "the_scream.jpg", "shipwreck.jpg")
                        ) -> FastStyleConfig:
-    """Conditional instance norm, one network for several paintings: 1,200 steps; smoke: 36 steps."""
+    """Conditional instance norm, one network for several paintings: 1,200 steps; smoke: 36."""
     return replace(johnson_recipe(settings, photos), recipe="multi_style/1", paintings=paintings,
                    norm="conditional", steps=settings.choose(full=1200, smoke=36),
                    steps_per_epoch=settings.choose(full=50, smoke=12))
@@ -374,6 +374,8 @@ def decoder_conv(c_in: int, c_out: int, relu: bool = True) -> nn.Sequential:
 class Decoder(nn.Module):
     """relu4_1 features [B, 512, H/8, W/8] -> images [B, 3, H, W], about in [0, 1] (not clipped)."""
 
+    INPUT_SCALE = 1 / 256  # the Caffe VGG's relu4_1 features are in the hundreds
+
     def __init__(self, width: int = 128):
         super().__init__()
         w = width
@@ -386,19 +388,25 @@ class Decoder(nn.Module):
         )
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.layers(t)  # linear: a tanh would saturate on VGG's large features
+        return self.layers(t * self.INPUT_SCALE)  # linear output: a tanh would saturate
 
 
 ADAIN_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
 
 
+def adain_content_loss(features: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """||phi(g(t)) - t||^2 / ||t||^2: notebook 02's content loss, relative to the target's size."""
+    return content_loss(features, t) / t.pow(2).mean()
+
+
 def adain_style_loss(features: dict[str, torch.Tensor], style_features: dict[str, torch.Tensor]
                      ) -> torch.Tensor:
-    """Sum over layers of the mean squared differences of channel means and standard deviations."""
+    """Sum over layers of the squared errors of channel means and stds, relative to the style's."""
     loss = 0.0
     for name in ADAIN_STYLE_LAYERS:
         (mu, sigma), (mu_s, sigma_s) = mean_std(features[name]), mean_std(style_features[name])
-        loss = loss + F.mse_loss(mu, mu_s) + F.mse_loss(sigma, sigma_s)
+        error = (mu - mu_s).pow(2).sum() + (sigma - sigma_s).pow(2).sum()
+        loss = loss + error / (mu_s.pow(2).sum() + sigma_s.pow(2).sum())
     return loss
 
 
@@ -431,7 +439,7 @@ def adain_step(model: AdaINNet, optimizer, style_weight: float, device=None):
             f_s = model.encoder(s01, ADAIN_STYLE_LAYERS)
             t = adain(model.encoder(c01, ["relu4_1"])["relu4_1"], f_s["relu4_1"])
         features = model.encoder(model.decoder(t), ADAIN_STYLE_LAYERS)
-        l_content = content_loss(features["relu4_1"], t)
+        l_content = adain_content_loss(features["relu4_1"], t)
         l_style = adain_style_loss(features, f_s)
         total = l_content + style_weight * l_style
         optimizer.zero_grad(set_to_none=True)
@@ -449,20 +457,24 @@ class AdaINConfig:
     recipe: str = "adain/1"
     styles: tuple[str, ...] = ("starry_night.jpg", "the_scream.jpg", "skimage:brick", "skimage:grass",
                                "skimage:gravel")
+    style_repeats: int = 4             # each style image counts this many times ...
+    photos_as_styles: bool = True      # ... next to every training photo, also used as a style
     photos: str = "offline17"
     width: int = 128
-    style_weight: float = 10.0
+    style_weight: float = 2.0
     crop: int = 128
     batch_size: int = 2
-    steps: int = 800
+    steps: int = 1200
     steps_per_epoch: int = 50
     lr: float = 1e-3
     seed: int = 0
 
 
-def style_photo_set(styles: Sequence[str], settings) -> PhotoSet:
-    """The style images of an AdaIN recipe as a PhotoSet (asset names, skimage:<name> or file paths)."""
-    items = [Photo(s, str(fetch_asset(s, settings)) if s in ASSETS else s) for s in styles]
+def style_photo_set(config: AdaINConfig, photos: PhotoSet, settings) -> PhotoSet:
+    """The style images of an AdaIN recipe (asset names, skimage:<name> or file paths), each repeated
+    config.style_repeats times, plus the training photos if config.photos_as_styles."""
+    items = [Photo(s, str(fetch_asset(s, settings)) if s in ASSETS else s) for s in config.styles]
+    items = items * config.style_repeats + (list(photos.photos) if config.photos_as_styles else [])
     return PhotoSet("AdaIN training styles", "styles", tuple(items))
 
 
@@ -476,7 +488,7 @@ def train_adain(config: AdaINConfig, photos: PhotoSet, settings, device="cpu", *
         model = AdaINNet(encoder, Decoder(config.width).to(device))
         n = config.steps_per_epoch * config.batch_size
         pairs = StackDataset(RandomCrops(photos, config.crop, n),                      # (photo, style)
-                             RandomCrops(style_photo_set(config.styles, settings), config.crop, n,
+                             RandomCrops(style_photo_set(config, photos, settings), config.crop, n,
                                          short_side=3 * config.crop))
         optimizer = torch.optim.Adam(model.decoder.parameters(), lr=config.lr)
         history = train(adain_step(model, optimizer, config.style_weight, device),
@@ -488,9 +500,9 @@ def train_adain(config: AdaINConfig, photos: PhotoSet, settings, device="cpu", *
 
 
 def adain_recipe(settings, photos: PhotoSet) -> AdaINConfig:
-    """800 steps of 2 photo crops and 2 style crops of 128 px; smoke: 30 steps of 64 px."""
+    """1,200 steps of 2 photo crops and 2 style crops of 128 px; smoke: 30 steps of 64 px."""
     return AdaINConfig(photos=photos.tag, crop=settings.choose(full=128, smoke=64),
-                       steps=settings.choose(full=800, smoke=30),
+                       steps=settings.choose(full=1200, smoke=30),
                        steps_per_epoch=settings.choose(full=50, smoke=10))
 
 

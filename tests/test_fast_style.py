@@ -112,11 +112,21 @@ def test_perceptual_loss_is_notebook_02s_losses(vgg):
     assert loss.betas[0] == 1e-3 and 0 < loss.betas[1] != 1e-3
 
 
-def test_adain_style_loss_is_zero_for_the_same_statistics():
-    f = {n: torch.randn(2, 4, 6, 6) for n in FS.ADAIN_STYLE_LAYERS}
+def test_adain_losses_are_relative_errors_of_the_statistics():
+    torch.manual_seed(0)
+    f = {n: torch.randn(2, 4, 6, 6).relu() for n in FS.ADAIN_STYLE_LAYERS}
+    s = {n: torch.randn(2, 4, 5, 7).relu() * 3 + 1 for n in FS.ADAIN_STYLE_LAYERS}
     shuffled = {n: v.flip(-1).flip(-2) for n, v in f.items()}  # same statistics, other positions
     assert FS.adain_style_loss(f, shuffled) < 1e-10
-    assert FS.adain_style_loss(f, {n: 2 * v for n, v in f.items()}) > 0.1
+    expected = 0.0
+    for n in FS.ADAIN_STYLE_LAYERS:  # by the formula, with torch.std_mean as the reference
+        (sf, mf), (ss, ms) = (torch.std_mean(x[n], dim=(2, 3), correction=0) for x in (f, s))
+        expected += (((mf - ms) ** 2).sum() + ((sf - ss) ** 2).sum()) / ((ms ** 2).sum() + (ss ** 2).sum())
+    torch.testing.assert_close(FS.adain_style_loss(f, s), expected, rtol=1e-3, atol=1e-6)
+    scaled = FS.adain_style_loss({n: 10 * v for n, v in f.items()}, {n: 10 * v for n, v in s.items()})
+    torch.testing.assert_close(scaled, FS.adain_style_loss(f, s), rtol=1e-3, atol=1e-6)  # scale-free
+    t = torch.rand(2, 8, 3, 3)
+    torch.testing.assert_close(FS.adain_content_loss(2 * t, t), torch.tensor(1.0))
 
 
 # ---------------------------------------------------------------- stylising unusual inputs
