@@ -31,6 +31,7 @@ Import it as ``import course_utils as cu``. Each module has one concern:
 ``diffusion``       DDPM, DDIM, classifier-free guidance: schedules, U-Net, loss, samplers (notebook 09)
 ``photos``          photo sets for training on photos: your folder, COCO val2017, offline photos, crops
 ``fast_style``      feed-forward style transfer: Johnson, conditional IN, AdaIN (notebook 07)
+``translation``     image-to-image translation: pix2pix, CycleGAN, pretrained generators (notebook 08)
 ``zoo``             the course's trained models by name (train or load)
 ``metrics``         measures of generated images (features -> statistics -> score)
 ``exercises``       exercise checkers, one module per notebook
@@ -66,6 +67,7 @@ from . import (
     style_inputs,
     style_log,
     training,
+    translation,
     vae,
     vgg,
     vgg_weights,
@@ -97,7 +99,7 @@ __all__ = [
     "metrics",
     "ops",
     "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
-    "photos", "fast_style",
+    "photos", "fast_style", "translation",
     "cgan", "gan_plots", "snapshots", "diffusion",
     "fast_gram", "style_inputs", "style_log", "vgg_weights",
     # settings, device, reproducibility

@@ -158,6 +158,32 @@ COLLECTIONS: dict[str, Collection] = {
         checksum_source="size and sha256 as published by TensorFlow Datasets "
                         "(tensorflow_datasets/url_checksums/coco.txt)",
     ),
+    # The CycleGAN authors' unpaired sets (Zhu et al. 2017), notebook 08. TFDS recorded their hashes for
+    # people.eecs.berkeley.edu/~taesung_park/CycleGAN/datasets/, which now redirects to this host.
+    "vangogh2photo": Collection(
+        url="https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/vangogh2photo.zip",
+        sha256="362c3473e70be0944bda08d49d660eafdc2854df55d697835b8186d1d79caaff",
+        size=306_590_349,
+        folder="collections/vangogh2photo",
+        count=7838,
+        description="CycleGAN's vangogh2photo (Zhu et al. 2017): 400 + 400 van Gogh paintings (trainA, "
+                    "testA) and 6,287 + 751 landscape photos (trainB, testB), 256 x 256 px",
+        licence="paintings from WikiArt (public domain); photos from Flickr, each under its own licence",
+        checksum_source="size and sha256 as published by TensorFlow Datasets "
+                        "(tensorflow_datasets/url_checksums/cycle_gan.txt)",
+    ),
+    "monet2photo": Collection(
+        url="https://efrosgans.eecs.berkeley.edu/cyclegan/datasets/monet2photo.zip",
+        sha256="88f91b00fc228f97c9411fbf1880ec1d119c98f1722e4cfcfaa2fb35fac05b04",
+        size=305_231_073,
+        folder="collections/monet2photo",
+        count=8231,
+        description="CycleGAN's monet2photo (Zhu et al. 2017): 1,072 + 121 Monet paintings (trainA, "
+                    "testA) and 6,287 + 751 landscape photos (trainB, testB), 256 x 256 px",
+        licence="paintings from WikiArt (public domain); photos from Flickr, each under its own licence",
+        checksum_source="size and sha256 as published by TensorFlow Datasets "
+                        "(tensorflow_datasets/url_checksums/cycle_gan.txt)",
+    ),
 }
 
 

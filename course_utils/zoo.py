@@ -193,6 +193,68 @@ def adain(settings: Settings, device: torch.device | str = "cpu", *, progress_ba
                        progress_bar=progress_bar)
 
 
+# ---------------------------------------------------------------- notebook 08: image-to-image translation
+
+
+def pix2pix(settings: Settings, device: torch.device | str = "cpu", *, gan: bool = True,
+            progress_bar: bool = True):
+    """Notebook 08's pix2pix colouriser (U-Net + PatchGAN), trained or loaded.
+
+    The recipe is :func:`course_utils.translation.pix2pix_recipe` (written in notebook 08): grey ->
+    colour on random crops of the photos of :func:`course_utils.translation.translation_domains`,
+    L1 + GAN (``gan=False``: L1 alone), 1,500 steps of 4 crops of 64 px; smoke mode: 30 steps of 32 px.
+
+    Returns:
+        A :class:`~course_utils.translation.TranslationRun`; colourise any photo with
+        ``cu.translation.translate(run.nets["G"], photo01)`` ([0, 1] in and out).
+    """
+    from .translation import (
+        checkpoint_name,
+        fixed_inputs,
+        pix2pix_recipe,
+        train_translation,
+        translation_domains,
+    )
+
+    domains = translation_domains(settings)
+    config = pix2pix_recipe(settings, domains, gan=gan)
+    fixed_x, fixed_y = fixed_inputs(settings, domains, config.crop)
+    return train_translation(config, domains, fixed_x, fixed_y, settings, device,
+                             name=checkpoint_name("pix2pix_gan" if gan else "pix2pix_l1", config),
+                             progress_bar=progress_bar)
+
+
+def cyclegan(settings: Settings, device: torch.device | str = "cpu", *, cycle: bool = True,
+             progress_bar: bool = True):
+    """Notebook 08's CycleGAN, photos <-> paintings, trained or loaded.
+
+    The recipe is :func:`course_utils.translation.cyclegan_recipe` (written in notebook 08): two
+    ResNet generators (width 16, 3 residual blocks), two 34 x 34 PatchGANs, least-squares losses,
+    cycle and identity losses, a replay pool of 50 fakes; 3,000 steps of one 64 px crop per domain
+    (smoke mode: 40 steps of 32 px) on :func:`course_utils.translation.translation_domains` (the
+    CycleGAN authors' vangogh2photo when downloaded, else the offline photos and The Starry Night).
+    ``cycle=False``: the ablation without cycle and identity losses.
+
+    Returns:
+        A :class:`~course_utils.translation.TranslationRun` with ``run.nets["G"]`` (photo -> painting)
+        and ``run.nets["F"]`` (painting -> photo); apply them with ``cu.translation.translate``.
+    """
+    from .translation import (
+        checkpoint_name,
+        cyclegan_recipe,
+        fixed_inputs,
+        train_translation,
+        translation_domains,
+    )
+
+    domains = translation_domains(settings)
+    config = cyclegan_recipe(settings, domains, cycle=cycle)
+    fixed_x, fixed_y = fixed_inputs(settings, domains, config.crop)
+    return train_translation(config, domains, fixed_x, fixed_y, settings, device,
+                             name=checkpoint_name("cyclegan" if cycle else "cyclegan_nocycle", config),
+                             progress_bar=progress_bar)
+
+
 # ---------------------------------------------------------------- notebook 09: diffusion models
 
 

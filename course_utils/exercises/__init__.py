@@ -10,8 +10,8 @@ checker passes; the tests check that each checker also rejects wrong answers.
 
 from __future__ import annotations
 
-from . import cgan, cnn, diffusion, evaluation, fast_style, gan, style, vae
+from . import cgan, cnn, diffusion, evaluation, fast_style, gan, style, translation, vae
 from ._check import NotYet, fail, passed
 
 __all__ = ["NotYet", "cgan", "cnn", "diffusion", "evaluation", "fail", "fast_style", "gan", "passed", "style",
-           "vae"]
+           "translation", "vae"]
