@@ -359,15 +359,15 @@ def fixed_inputs(settings, domains: Domains, size: int, n_paintings: int = 4
     return photos, paintings
 
 
-def pix2pix_recipe(settings, domains: Domains, gan: bool = True) -> Pix2PixConfig:
+def pix2pix_recipe(settings, domains: Domains, gan: bool = True, l1_weight: float = 100.0) -> Pix2PixConfig:
     """Colourisation, L1 + GAN (gan=False: L1 alone): 1,500 steps of 4 crops of 64 px; smoke: 30 of 32 px."""
-    return Pix2PixConfig(photos=domains.photos.tag, gan=gan, crop=settings.choose(full=64, smoke=32),
-                         steps=settings.choose(full=1500, smoke=30),
+    return Pix2PixConfig(photos=domains.photos.tag, gan=gan, l1_weight=l1_weight,
+                         crop=settings.choose(full=64, smoke=32), steps=settings.choose(full=1500, smoke=30),
                          steps_per_epoch=settings.choose(full=100, smoke=10))
 
 
 def checkpoint_name(kind: str, config) -> str:
-    """A file name for a run: kind and data set, e.g. pix2pix_gan_offline17."""
+    """A file name for a run: kind and data set, e.g. pix2pix_gan10_offline17."""
     data = getattr(config, "photos", None) or config.domains
     return f"{kind}_{data}"
 

@@ -197,12 +197,13 @@ def adain(settings: Settings, device: torch.device | str = "cpu", *, progress_ba
 
 
 def pix2pix(settings: Settings, device: torch.device | str = "cpu", *, gan: bool = True,
-            progress_bar: bool = True):
+            l1_weight: float = 10.0, progress_bar: bool = True):
     """Notebook 08's pix2pix colouriser (U-Net + PatchGAN), trained or loaded.
 
     The recipe is :func:`course_utils.translation.pix2pix_recipe` (written in notebook 08): grey ->
     colour on random crops of the photos of :func:`course_utils.translation.translation_domains`,
-    L1 + GAN (``gan=False``: L1 alone), 1,500 steps of 4 crops of 64 px; smoke mode: 30 steps of 32 px.
+    L1 + GAN with ``l1_weight`` (lambda; the notebook trains 10 and the paper's 100) or, with
+    ``gan=False``, L1 alone; 1,500 steps of 4 crops of 64 px; smoke mode: 30 steps of 32 px.
 
     Returns:
         A :class:`~course_utils.translation.TranslationRun`; colourise any photo with
@@ -217,11 +218,11 @@ def pix2pix(settings: Settings, device: torch.device | str = "cpu", *, gan: bool
     )
 
     domains = translation_domains(settings)
-    config = pix2pix_recipe(settings, domains, gan=gan)
+    config = pix2pix_recipe(settings, domains, gan=gan, l1_weight=l1_weight)
     fixed_x, fixed_y = fixed_inputs(settings, domains, config.crop)
+    kind = f"pix2pix_gan{l1_weight:g}" if gan else "pix2pix_l1"
     return train_translation(config, domains, fixed_x, fixed_y, settings, device,
-                             name=checkpoint_name("pix2pix_gan" if gan else "pix2pix_l1", config),
-                             progress_bar=progress_bar)
+                             name=checkpoint_name(kind, config), progress_bar=progress_bar)
 
 
 def cyclegan(settings: Settings, device: torch.device | str = "cpu", *, cycle: bool = True,
