@@ -229,7 +229,12 @@ class InceptionFeatures(nn.Module):
         return (x - 128) / 128
 
     def forward(self, x01: torch.Tensor) -> torch.Tensor:
-        chunks = [self.network(self.preprocess(c)) for c in x01.split(self.max_batch)]
+        chunks = []
+        for c in x01.split(self.max_batch):
+            x = self.preprocess(c)
+            if x.device.type == "cpu":  # oneDNN's convolutions run about 1.2x faster channels-last
+                x = x.contiguous(memory_format=torch.channels_last)
+            chunks.append(self.network(x))
         return torch.cat(chunks).reshape(len(x01), -1)
 
 
