@@ -5,7 +5,8 @@ course, whether it comes from the asset registry, a URL or a learner's upload.
 It turns every kind of bad input into an :class:`ImageLoadError` that says what
 was wrong, instead of a traceback from deep inside Pillow or a silently wrong
 image. Files are read through :mod:`course_utils.safe_io` (regular files only,
-size cap before reading) and written atomically through it by :func:`save_image`.
+size cap before reading); :func:`save_image` (in :mod:`course_utils.image_save`, re-exported
+here) writes them atomically. :mod:`course_utils.image_modes` converts Pillow's modes to RGB.
 
 What the loader guarantees, for *any* input (tested with mutated files of every
 accepted format in ``tests/test_fuzz_images.py``): it returns a float32 tensor
@@ -29,8 +30,9 @@ import torch
 from PIL import Image, ImageOps
 
 from . import image_integrity
-from .ranges import to_unit_range
-from .safe_io import atomic_write, read_regular, refuse_folder
+from .image_modes import to_rgb_array
+from .image_save import ImageSaveError, save_image  # the writer, re-exported here
+from .safe_io import read_regular
 
 #: Formats the loader accepts. Others (EPS, which runs Ghostscript; PSD; ICO; ...)
 #: are refused: convert them to PNG or JPEG first. "JPEG" also opens the MPO
@@ -50,13 +52,12 @@ MAX_BYTES = 256 * 2**20
 #: pass over the whole image.
 MAX_JPEG_SCANS = 100
 
+__all__ = ["ImageLoadError", "ImageSaveError", "load_image", "save_image", "SAFE_FORMATS", "MAX_PIXELS",
+           "MAX_BYTES", "MAX_JPEG_SCANS"]
+
 
 class ImageLoadError(ValueError):
     """An image file could not be loaded; the message says why and what to do."""
-
-
-class ImageSaveError(OSError):
-    """An image could not be written (a folder, no permission, disk full, ...); the message says why."""
 
 
 def _source_bytes(source: str | os.PathLike | bytes | memoryview, max_bytes: int) -> tuple[bytes, str]:
@@ -95,36 +96,6 @@ def _jpeg_scans(data: bytes) -> int:
     """How many scans (SOS markers) a JPEG has. Entropy-coded data stuffs every 0xFF with
     0x00, so ``FF DA`` only occurs as a marker (embedded thumbnails add theirs)."""
     return data.count(b"\xff\xda")
-
-
-def _to_rgb_array(img: Image.Image) -> np.ndarray:
-    """Convert any Pillow mode to an RGB float array in [0, 1], shape [H, W, 3].
-
-    Transparent pixels, whether from an alpha channel, a palette's transparency or a
-    PNG colour key (``tRNS`` on a grey or RGB image), are composited over white, as a
-    viewer shows them.
-    """
-    mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit grayscale (PNG/TIFF). Pillow's convert("RGB") would clip at 255.
-        a = np.asarray(img, dtype=np.float64)
-        scale = 65535.0 if mode.startswith("I;16") or a.max(initial=0) > 255 else 255.0
-        gray = np.clip(a / scale, 0.0, 1.0)
-        key = img.info.get("transparency")
-        if isinstance(key, int):  # colour key: pixels of exactly this value are transparent
-            gray[a == key] = 1.0
-        return np.repeat(gray[..., None], 3, axis=2).astype(np.float32)
-    if mode == "F":
-        a = np.asarray(img, dtype=np.float32)
-        a = np.clip(a / 255.0 if a.max(initial=0) > 1 else a, 0, 1)
-        return np.repeat(a[..., None], 3, axis=2)
-    if img.has_transparency_data:
-        # Alpha channel, palette transparency or colour key: composite over white.
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(white, rgba)
-    # L, 1, P, CMYK, YCbCr, LAB, HSV, RGBA (now composited): Pillow converts these correctly.
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def load_image(
@@ -242,12 +213,12 @@ def _decode(img: Image.Image, data: bytes, name: str, max_pixels: int, max_side:
 
 
 def _to_rgb(img: Image.Image, max_side: int | None) -> np.ndarray:
-    """EXIF orientation, optional shrinking, then :func:`_to_rgb_array`."""
+    """EXIF orientation, optional shrinking, then the conversion to RGB (:mod:`.image_modes`)."""
     img = ImageOps.exif_transpose(img)
     if max_side is not None and max(img.size) > max_side:
         img = img.copy()
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return _to_rgb_array(img)
+    return to_rgb_array(img)
 
 
 def _identify_any_format(data: bytes) -> str | None:
@@ -257,55 +228,3 @@ def _identify_any_format(data: bytes) -> str | None:
             return img.format
     except Exception:  # noqa: BLE001 - any failure here just means "not an image"
         return None
-
-
-def save_image(
-    image: torch.Tensor,
-    path: str | os.PathLike,
-    value_range: tuple[float, float] = (0.0, 1.0),
-) -> Path:
-    """Save an image tensor atomically (a half-written file never replaces a good one).
-
-    Args:
-        image: ``[3, H, W]``, ``[1, 3, H, W]``, ``[1, H, W]`` or ``[H, W]``, values
-            in ``value_range`` (overshoots of up to 1 % of the range are clipped;
-            anything further out is refused, as a wrong ``value_range`` would
-            otherwise save a silently wrong picture).
-        path: destination; the format follows the suffix (``.png``, ``.jpg``, ...).
-        value_range: the pixel range of ``image``: ``(0, 1)``, ``(-1, 1)`` for tanh
-            outputs, ``(0, 255)`` for bytes (a ``uint8`` tensor needs it).
-
-    Raises:
-        ValueError: if the tensor has the wrong shape, no pixels, NaN or inf, values
-            outside ``value_range``, or is a ``uint8`` tensor declared as (0, 1).
-        ImageSaveError: if ``path`` is a folder or cannot be written.
-    """
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"save_image expects a torch.Tensor, got {type(image).__name__}")
-    t = image.detach().to("cpu")
-    if t.dim() == 4 and t.shape[0] == 1:
-        t = t[0]
-    if t.dim() == 2:
-        t = t.unsqueeze(0)
-    if t.dim() != 3 or t.shape[0] not in (1, 3):
-        raise ValueError(f"save_image expects [3, H, W] or [1, H, W], got shape {tuple(image.shape)}")
-    if t.shape[1] == 0 or t.shape[2] == 0:
-        raise ValueError(f"the image has no pixels (shape {tuple(image.shape)}); nothing to save")
-    if t.is_complex():
-        raise ValueError("the image is a complex tensor; save its real part or its magnitude (.abs())")
-    if not (t.dtype.is_floating_point or t.dtype == torch.bool) and tuple(value_range) == (0.0, 1.0):
-        raise ValueError(
-            f"the image is a {t.dtype} tensor, whose pixels are usually 0..255, but value_range=(0, 1). "
-            "Pass value_range=(0, 255), or convert it with image.float() / 255."
-        )
-    if t.dtype.is_floating_point and not torch.isfinite(t).all():
-        raise ValueError("the image contains NaN or infinite values; refusing to save a broken picture")
-    t = to_unit_range(t.double(), value_range)
-    arr = t.mul(255).round().byte().permute(1, 2, 0).numpy()
-    pil = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    path = Path(path).expanduser()
-    refuse_folder(path, error=ImageSaveError, what="image")
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"cannot tell the image format from the suffix of {path}; use .png or .jpg")
-    return atomic_write(path, lambda f: pil.save(f, format=fmt), error=ImageSaveError, what="image")

@@ -55,3 +55,10 @@ def test_plot_history_and_confusion_matrix():
 def test_progress_bar_can_be_switched_off():
     bar = cu.progress(range(3), enabled=False)
     assert list(bar) == [0, 1, 2] and bar.disable
+
+
+def test_show_source_shows_infrastructure_and_refuses_taught_code(capsys):
+    cu.show_source(cu.ranges.unnormalize_to_zero_to_one)  # hand-written: printed (no IPython here)
+    assert "def unnormalize_to_zero_to_one" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"taught in notebooks/01_cnn_basics.ipynb: read \(or edit\) its"):
+        cu.show_source(cu.ops.conv2d_loops)  # generated from notebook 01
