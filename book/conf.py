@@ -26,6 +26,9 @@ nb_execution_mode = "off"
 nb_ipywidgets_js = {}
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
+# $$...$$ inside a paragraph is display math, as in JupyterLab and Colab (MyST would otherwise pair its
+# dollars with the next inline $...$ and print raw LaTeX; tests/test_notebook_math.py checks every cell).
+myst_dmath_double_inline = True
 myst_heading_anchors = 3
 suppress_warnings = ["mystnb.unknown_mime_type"]
 

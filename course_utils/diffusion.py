@@ -132,10 +132,10 @@ class SelfAttention(nn.Module):
 class UNet(nn.Module):
     """The denoiser eps_theta(x_t, t, y): noisy digits [B, 1, 28, 28], steps t [B], labels y [B] -> noise."""
 
-    def __init__(self, channels: tuple[int, int, int] = (32, 64, 128), emb_dim: int = 128,
+    def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), emb_dim: int = 128,
                  num_classes: int = 10):
         super().__init__()
-        c1, c2, c3 = channels
+        c1, c2, c3 = self.channels = channels
         self.emb_dim, self.null_label = emb_dim, num_classes   # label num_classes means "no label"
         self.time_mlp = nn.Sequential(nn.Linear(emb_dim, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.label_emb = nn.Embedding(num_classes + 1, emb_dim)            # [B] -> [B, emb_dim]
@@ -307,7 +307,7 @@ def ddim_sample(model: nn.Module, schedule: NoiseSchedule, x_T: torch.Tensor, st
 @torch.no_grad()
 def generate(model: nn.Module, schedule: NoiseSchedule, n: int, *, y: torch.Tensor | None = None,
              w: float = 0.0, steps: int = 50, sampler: str = "ddim", eta: float = 0.0, seed: int = 1,
-             batch_size: int = 500, shape: tuple[int, ...] = (1, 28, 28), clip: bool = True, device=None,
+             batch_size: int = 128, shape: tuple[int, ...] = (1, 28, 28), clip: bool = True, device=None,
              progress_bar: bool = False) -> torch.Tensor:
     """n samples [n, *shape] on the CPU, in the model's space ([-1, 1] for images), from noise seeded by seed.
 
@@ -341,7 +341,7 @@ class DiffusionConfig:
     """The diffusion model's recipe: it builds the model, optimiser and schedule; the checkpoint stores it."""
 
     recipe: str = "diffusion/1"
-    channels: tuple[int, int, int] = (32, 64, 128)
+    channels: tuple[int, int, int] = (16, 32, 64)
     emb_dim: int = 128
     schedule: str = "cosine"
     T: int = 1000
@@ -364,7 +364,7 @@ class DiffusionConfig:
 
 def diffusion_recipe(settings) -> DiffusionConfig:
     """The course's diffusion model in the current mode (full: every digit; smoke: 8,000 digits, small)."""
-    return DiffusionConfig(channels=settings.choose(full=(32, 64, 128), smoke=(16, 32, 64)),
+    return DiffusionConfig(channels=settings.choose(full=(16, 32, 64), smoke=(8, 16, 32)),
                            epochs=settings.choose(full=10, smoke=3),
                            train_limit=settings.choose(full=None, smoke=8000))
 
@@ -401,10 +401,11 @@ class DiffusionRun:
         return model.to(device).eval()
 
     def sample(self, n: int, seed: int = 1, labels: torch.Tensor | None = None, w: float = 0.0,
-               steps: int = 50, sampler: str = "ddim", progress_bar: bool = False) -> torch.Tensor:
+               steps: int = 50, sampler: str = "ddim", eta: float = 0.0, progress_bar: bool = False
+               ) -> torch.Tensor:
         """n digits [n, 1, 28, 28] in [0, 1] on the CPU (DDIM with `steps` steps, or DDPM), guidance w."""
-        x = generate(self.model, self.schedule, n, y=labels, w=w, steps=steps, sampler=sampler, seed=seed,
-                     progress_bar=progress_bar)
+        x = generate(self.model, self.schedule, n, y=labels, w=w, steps=steps, sampler=sampler, eta=eta,
+                     seed=seed, progress_bar=progress_bar)
         return unnormalize_to_zero_to_one(x).clamp(0, 1)
 
 

@@ -328,11 +328,13 @@ class GanRun:
     def epochs(self) -> int:
         return self.history.epochs_done
 
-    def snapshot_paths(self) -> list[Path]:
-        """The per-epoch snapshot files, epoch 1 first."""
-        if not self.config.snapshots:
-            raise ValueError("this run was trained with snapshots=False: it kept no per-epoch generators")
-        return snapshots.paths(self.checkpoint, self.epochs)
+
+@add_to_class(GanRun)
+def snapshot_paths(self) -> list[Path]:
+    """The per-epoch snapshot files, epoch 1 first."""
+    if not self.config.snapshots:
+        raise ValueError("this run was trained with snapshots=False: it kept no per-epoch generators")
+    return snapshots.paths(self.checkpoint, self.epochs)
 
 
 @add_to_class(GanRun)

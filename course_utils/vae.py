@@ -21,6 +21,7 @@ from course_utils.progress import progress
 from course_utils.rng import isolated_rng
 from course_utils.training import EarlyStopping, History, train
 
+
 LOG_2PI = math.log(2 * math.pi)
 
 

@@ -13,6 +13,13 @@ The formulas are taught in notebook 06 and generated from its cells (``make expo
 * ``human``: a two-alternative forced-choice (real or generated?) test and its score,
   for people or for a program such as a discriminator (:func:`score_two_afc`).
 * ``image_similarity``: SSIM for style transfer (:func:`ssim`).
+* ``table``: one row of notebook 06's comparison table, every metric above for one set of
+  samples (:func:`table_row`; notebook 09 adds its diffusion model with it).
+
+Taught in notebook 03 and generated from it:
+
+* ``confidence``: the classifier's mean confidence, the class histogram and its entropy
+  (:func:`mean_confidence`, :func:`class_histogram`, :func:`entropy`).
 
 Hand-written infrastructure:
 
@@ -23,13 +30,15 @@ Hand-written infrastructure:
   file (:func:`load_inception`, :class:`InceptionFeatures`); ``inception_online``: the
   torch-fidelity alternative.
 * ``classifier``: what the course's MNIST classifier says about generated digits: class
-  probabilities, confidence, class histogram, label accuracy (notebooks 03, 05 and 06).
+  probabilities (batched, in eval mode) and label accuracy (notebooks 03, 05 and 06); it
+  re-exports notebook 03's confidence statistics.
 * ``distances``: batched distances and nearest neighbours; ``results``: mean ± std;
   ``summary``: FID, KID, precision and recall in one call (:func:`distribution_metrics`).
 """
 
 from . import (
     classifier,
+    confidence,
     distances,
     features,
     frechet,
@@ -42,6 +51,7 @@ from . import (
     mmd,
     results,
     summary,
+    table,
 )
 from .classifier import class_probabilities, label_accuracy, per_class_accuracy
 from .distances import nearest_neighbours
@@ -56,16 +66,17 @@ from .memorisation import MemorisationResult, memorisation_check
 from .mmd import kid
 from .results import MeanStd
 from .summary import distribution_metrics
+from .table import table_row
 
 __all__ = [
     # modules
-    "classifier", "distances", "features", "frechet", "human", "image_similarity", "inception", "isc",
-    "manifold", "memorisation", "mmd", "results", "summary",
+    "classifier", "confidence", "distances", "features", "frechet", "human", "image_similarity", "inception",
+    "isc", "manifold", "memorisation", "mmd", "results", "summary", "table",
     # the functions a notebook calls
     "extract_features", "feature_statistics", "frechet_distance", "fid", "kid", "precision_recall",
     "class_probabilities", "inception_score", "label_accuracy", "per_class_accuracy",
     "nearest_neighbours", "memorisation_check", "ssim", "ssim_map", "distribution_metrics",
-    "load_inception", "make_two_afc_trials", "score_two_afc",
+    "load_inception", "make_two_afc_trials", "score_two_afc", "table_row",
     # result types, extractors and warnings
     "MeanStd", "PrecisionRecall", "MemorisationResult", "InceptionFeatures", "InceptionUnavailableError",
     "SmallSampleWarning", "TwoAfcTrials", "TwoAfcScore",

@@ -1,19 +1,16 @@
-r"""What a classifier says about generated digits (introduced in notebook 03).
+r"""What a classifier says about generated digits (notebooks 03, 05 and 06): infrastructure.
 
-Layered like every metric of the course: first the classifier's class
-probabilities :math:`p(y \mid x)` for each image (:func:`class_probabilities`),
-then statistics of those probabilities (:func:`mean_confidence`,
-:func:`class_histogram`, :func:`entropy`, :func:`label_accuracy`).
+Layered like every metric of the course: first the classifier's class probabilities
+:math:`p(y \mid x)` for each image (:func:`class_probabilities`, batched, in eval mode, on
+the classifier's device), then statistics of those probabilities.
 
-* **Confidence**: :math:`\frac{1}{N}\sum_i \max_y p(y \mid x_i)`. Near 1 when every
-  sample looks clearly like *some* digit; near 0.1 for noise that looks like none.
-* **Class histogram**: the share of samples assigned to each class. A generator
-  that has *collapsed* onto a few digits shows up as a peaked histogram, i.e. a
-  low entropy :math:`H = -\sum_y q_y \log q_y`, at most :math:`\log 10 \approx 2.303`
-  nats for ten equally frequent digits.
-* **Label accuracy**: for a conditional generator, the share of samples that the
-  classifier reads as the label they were generated for; per class, and as a confusion
-  matrix (rows: the label asked for, columns: the digit the classifier sees).
+* The **confidence**, the **class histogram** and its **entropy** are taught in notebook 03
+  and generated from it (:mod:`course_utils.metrics.confidence`); they are re-exported here,
+  so ``mc.mean_confidence`` etc. keep working.
+* **Label accuracy**: for a conditional generator (notebook 05), the share of samples that
+  the classifier reads as the label they were generated for; per class, and as a confusion
+  matrix (rows: the label asked for, columns: the digit the classifier sees). Per-class
+  accuracy is also the reference answer of notebook 05's exercise 1.
 
 The Inception-style score built on the same probabilities is taught in notebook 06
 (``course_utils.metrics.isc``, generated from it).
@@ -25,7 +22,11 @@ import torch
 from torch import nn
 
 from ..classifier import confusion_matrix
+from .confidence import class_histogram, entropy, mean_confidence  # taught in notebook 03
 from .features import extract_features
+
+__all__ = ["class_probabilities", "mean_confidence", "class_histogram", "entropy", "label_accuracy",
+           "per_class_accuracy", "label_confusion", "check_probabilities"]
 
 
 def class_probabilities(
@@ -39,11 +40,11 @@ def class_probabilities(
 
     Args:
         classifier: takes images ``[B, 1, 28, 28]`` in [0, 1] (as
-            :class:`~course_utils.models.MnistClassifier` does) and returns logits. It runs
+            :class:`~course_utils.classifier.MnistClassifier` does) and returns logits. It runs
             in eval mode and is handed back in the mode it was in.
         images: ``[N, 1, 28, 28]`` in ``value_range``.
-        value_range: the pixel range of ``images``; GAN samples are in ``(-1, 1)``. Images
-            outside it raise ``ValueError`` (see :func:`~course_utils.metrics.features.to_unit_range`).
+        value_range: the pixel range of ``images`` (the course's samples are in [0, 1]).
+            Images outside it raise ``ValueError`` (see :func:`~course_utils.ranges.to_unit_range`).
         batch_size: images per forward pass (the result does not depend on it).
         device: where to run; defaults to the classifier's device.
     """
@@ -51,26 +52,6 @@ def class_probabilities(
     forward = classifier.forward if isinstance(classifier, nn.Module) else classifier
     logits = extract_features(forward, images, value_range=value_range, batch_size=batch_size, device=device)
     return logits.softmax(dim=1).float()
-
-
-def mean_confidence(probs: torch.Tensor) -> float:
-    """Mean over samples of the largest class probability, for probabilities ``[N, C]``."""
-    return probs.max(dim=1).values.mean().item()
-
-
-def class_histogram(probs: torch.Tensor) -> torch.Tensor:
-    """Share of samples whose most likely class is each class: ``[C]``, summing to 1."""
-    c = probs.shape[1]
-    return torch.bincount(probs.argmax(dim=1), minlength=c).double() / len(probs)
-
-
-def entropy(distribution: torch.Tensor) -> float:
-    """Entropy in nats, :math:`-\\sum_k q_k \\log q_k` (with 0 log 0 = 0), of a distribution ``[C]``."""
-    q = distribution.double()
-    if (q < 0).any() or abs(q.sum().item() - 1) > 1e-6:
-        raise ValueError("entropy expects a probability distribution: non-negative, summing to 1")
-    nz = q[q > 0]
-    return -(nz * nz.log()).sum().item()
 
 
 def label_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
