@@ -47,6 +47,7 @@ module                   what it holds
 ``image_integrity``      does a decoded image match its file (sizes of JPEG, GIF, BMP, TIFF, WebP)
 ``image_save``           ``save_image``: range checks, atomic write
 ``photos``               photo sets for training on photos: your folder, COCO val2017, offline photos
+``photo_crops``          ``RandomCrops``: random square crops of a photo set, for training
 ``plotting``             image grids, curves, confusion matrices, ``show_source`` (infrastructure only)
 ``progress``             progress bars for notebooks and logs (``cu.progress`` is the bar itself)
 ``widgets``              ipywidgets 7/8 and Colab helpers: reading uploaded images
@@ -92,6 +93,7 @@ from . import (
     images,
     metrics,
     ops,
+    photo_crops,
     photos,
     plotting,
     ranges,
@@ -135,7 +137,7 @@ __all__ = [
     "metrics",
     "ops",
     "plotting", "ranges", "rng", "settings", "style", "training", "vae", "vgg", "widgets", "zoo",
-    "photos", "fast_style", "translation",
+    "photos", "photo_crops", "fast_style", "translation",
     "cgan", "gan_plots", "snapshots", "diffusion",
     "fast_gram", "style_inputs", "style_log", "vgg_weights",
     "checkpoint_format", "colab", "image_integrity", "image_modes", "image_save", "safe_io",

@@ -180,8 +180,8 @@ def test_the_digit_picker_of_notebook_05_displays_nothing_but_its_figure(capsys)
     cells = code_cells(REPO / "notebooks" / "05_conditional_gan.ipynb")
     picker = [src for _, src in cells if "def styles(" in src or "def pick(" in src]  # one or two cells
     interact_cell = next(src for _, src in cells if "interact(pick" in src)
-    defs = ast.Module(body=[n for src in picker for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)],
-                      type_ignores=[])
+    functions = [n for src in picker for n in ast.parse(src).body if isinstance(n, ast.FunctionDef)]
+    defs = ast.Module(body=functions, type_ignores=[])
     torch.manual_seed(0)
     config = cu.cgan.CganConfig(g_channels=4)
     run = types.SimpleNamespace(G=cu.cgan.ConditionalGenerator(config.latent_dim, 4).eval(), config=config)
