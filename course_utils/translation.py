@@ -366,7 +366,7 @@ def pix2pix_recipe(settings, domains: Domains, gan: bool = True, l1_weight: floa
                          steps_per_epoch=settings.choose(full=100, smoke=10))
 
 
-def checkpoint_name(kind: str, config) -> str:
+def run_name(kind: str, config) -> str:
     """A file name for a run: kind and data set, e.g. pix2pix_gan10_offline17."""
     data = getattr(config, "photos", None) or config.domains
     return f"{kind}_{data}"

@@ -210,9 +210,9 @@ def pix2pix(settings: Settings, device: torch.device | str = "cpu", *, gan: bool
         ``cu.translation.translate(run.nets["G"], photo01)`` ([0, 1] in and out).
     """
     from .translation import (
-        checkpoint_name,
         fixed_inputs,
         pix2pix_recipe,
+        run_name,
         train_translation,
         translation_domains,
     )
@@ -222,7 +222,7 @@ def pix2pix(settings: Settings, device: torch.device | str = "cpu", *, gan: bool
     fixed_x, fixed_y = fixed_inputs(settings, domains, config.crop)
     kind = f"pix2pix_gan{l1_weight:g}" if gan else "pix2pix_l1"
     return train_translation(config, domains, fixed_x, fixed_y, settings, device,
-                             name=checkpoint_name(kind, config), progress_bar=progress_bar)
+                             name=run_name(kind, config), progress_bar=progress_bar)
 
 
 def cyclegan(settings: Settings, device: torch.device | str = "cpu", *, cycle: bool = True,
@@ -241,9 +241,9 @@ def cyclegan(settings: Settings, device: torch.device | str = "cpu", *, cycle: b
         and ``run.nets["F"]`` (painting -> photo); apply them with ``cu.translation.translate``.
     """
     from .translation import (
-        checkpoint_name,
         cyclegan_recipe,
         fixed_inputs,
+        run_name,
         train_translation,
         translation_domains,
     )
@@ -252,7 +252,7 @@ def cyclegan(settings: Settings, device: torch.device | str = "cpu", *, cycle: b
     config = cyclegan_recipe(settings, domains, cycle=cycle)
     fixed_x, fixed_y = fixed_inputs(settings, domains, config.crop)
     return train_translation(config, domains, fixed_x, fixed_y, settings, device,
-                             name=checkpoint_name("cyclegan" if cycle else "cyclegan_nocycle", config),
+                             name=run_name("cyclegan" if cycle else "cyclegan_nocycle", config),
                              progress_bar=progress_bar)
 
 

@@ -275,7 +275,7 @@ def test_vintagify_weights_load_into_our_generator(settings):
 
 def test_pix2pix_train_load_resume_and_refuse(tiny_domains, fixed, settings):
     config = _p2p(tiny_domains)
-    name = T.checkpoint_name("pix2pix_gan", config)
+    name = T.run_name("pix2pix_gan", config)
     assert name == "pix2pix_gan_test2"
     run = T.train_translation(config, tiny_domains, *fixed, settings, name=name, progress_bar=False)
     assert set(run.nets) == {"G", "D"} and not run.nets["G"].training
