@@ -21,6 +21,7 @@ from course_utils.checkpoints import load_state
 from course_utils.classes import add_to_class
 from course_utils.data import mnist_tensors
 from course_utils.device import module_device
+from course_utils.gan import optimizer_steps
 from course_utils.progress import progress
 from course_utils.ranges import unnormalize_to_zero_to_one
 from course_utils.rng import isolated_rng
@@ -129,7 +130,7 @@ class SelfAttention(nn.Module):
         return x + out.transpose(1, 2).reshape(B, C, H, W)
 
 
-class UNet(nn.Module):
+class DenoisingUNet(nn.Module):
     """The denoiser eps_theta(x_t, t, y): noisy digits [B, 1, 28, 28], steps t [B], labels y [B] -> noise."""
 
     def __init__(self, channels: tuple[int, int, int] = (16, 32, 64), emb_dim: int = 128,
@@ -156,7 +157,7 @@ class UNet(nn.Module):
         nn.init.zeros_(self.out[-1].bias)
 
 
-@add_to_class(UNet)
+@add_to_class(DenoisingUNet)
 def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Predicted noise [B, 1, 28, 28] of x_t [B, 1, 28, 28], steps t [B], labels y [B] (null_label: none)."""
     emb = self.time_mlp(timestep_embedding(t, self.emb_dim)) + self.label_emb(y)  # [B, emb_dim]
@@ -216,12 +217,6 @@ def diffusion_step(model: nn.Module, ema: nn.Module, optimizer: torch.optim.Opti
         return {"loss": loss.item()}
 
     return step
-
-
-def optimizer_steps(optimizer: torch.optim.Optimizer) -> int:
-    """How many steps the optimiser has taken (kept in its state, so it survives a resume)."""
-    states = [s["step"] for s in optimizer.state.values() if "step" in s]
-    return int(states[0]) if states else 0
 
 
 def predict_eps(model: nn.Module, x_t: torch.Tensor, t: int, y: torch.Tensor | None = None,
@@ -305,10 +300,10 @@ def ddim_sample(model: nn.Module, schedule: NoiseSchedule, x_T: torch.Tensor, st
 
 
 @torch.no_grad()
-def generate(model: nn.Module, schedule: NoiseSchedule, n: int, *, y: torch.Tensor | None = None,
-             w: float = 0.0, steps: int = 50, sampler: str = "ddim", eta: float = 0.0, seed: int = 1,
-             batch_size: int = 128, shape: tuple[int, ...] = (1, 28, 28), clip: bool = True, device=None,
-             progress_bar: bool = False) -> torch.Tensor:
+def sample_diffusion(model: nn.Module, schedule: NoiseSchedule, n: int, *, y: torch.Tensor | None = None,
+                     w: float = 0.0, steps: int = 50, sampler: str = "ddim", eta: float = 0.0, seed: int = 1,
+                     batch_size: int = 128, shape: tuple[int, ...] = (1, 28, 28), clip: bool = True,
+                     device=None, progress_bar: bool = False) -> torch.Tensor:
     """n samples [n, *shape] on the CPU, in the model's space ([-1, 1] for images), from noise seeded by seed.
 
     sampler "ddim" (`steps` steps; deterministic with eta = 0) or "ddpm" (all T steps); y [n] labels or None
@@ -355,9 +350,9 @@ class DiffusionConfig:
     fixed_steps: int = 20            # DDIM steps of the per-epoch grid
     seed: int = 0
 
-    def build(self, device="cpu") -> tuple[UNet, UNet, NoiseSchedule]:
+    def build(self, device="cpu") -> tuple[DenoisingUNet, DenoisingUNet, NoiseSchedule]:
         """A freshly initialised model, its EMA copy and the noise schedule (uses the global generator)."""
-        model = UNet(self.channels, self.emb_dim).to(device)
+        model = DenoisingUNet(self.channels, self.emb_dim).to(device)
         ema = copy.deepcopy(model).requires_grad_(False)
         return model, ema, make_schedule(self.schedule, self.T)
 
@@ -379,7 +374,7 @@ def fixed_noise(config: DiffusionConfig) -> tuple[torch.Tensor, torch.Tensor]:
 class DiffusionRun:
     """A trained (or loaded) diffusion model: `model` is the EMA model in eval mode."""
 
-    model: UNet
+    model: DenoisingUNet
     history: History
     checkpoint: Path
     config: DiffusionConfig
@@ -393,9 +388,9 @@ class DiffusionRun:
         """The fixed-noise grid after every epoch: [epochs, 100, 1, 28, 28] in [0, 1]."""
         return snapshots.load_samples(self.checkpoint, self.epochs, asdict(self.config))
 
-    def model_at(self, epoch: int, device="cpu") -> UNet:
+    def model_at(self, epoch: int, device="cpu") -> DenoisingUNet:
         """A new U-Net, in eval mode on `device`, with the EMA weights after `epoch` (1, 2, ...)."""
-        model = UNet(self.config.channels, self.config.emb_dim)
+        model = DenoisingUNet(self.config.channels, self.config.emb_dim)
         state = snapshots.load(self.checkpoint, epoch, asdict(self.config))["models"]["ema"]
         load_state(model, state, f"the EMA model of epoch {epoch}", snapshots.path(self.checkpoint, epoch))
         return model.to(device).eval()
@@ -404,8 +399,8 @@ class DiffusionRun:
                steps: int = 50, sampler: str = "ddim", eta: float = 0.0, progress_bar: bool = False
                ) -> torch.Tensor:
         """n digits [n, 1, 28, 28] in [0, 1] on the CPU (DDIM with `steps` steps, or DDPM), guidance w."""
-        x = generate(self.model, self.schedule, n, y=labels, w=w, steps=steps, sampler=sampler, eta=eta,
-                     seed=seed, progress_bar=progress_bar)
+        x = sample_diffusion(self.model, self.schedule, n, y=labels, w=w, steps=steps, sampler=sampler,
+                             eta=eta, seed=seed, progress_bar=progress_bar)
         return unnormalize_to_zero_to_one(x).clamp(0, 1)
 
 

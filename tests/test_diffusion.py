@@ -75,8 +75,8 @@ def test_timestep_embedding():
         d.timestep_embedding(t, 15)
 
 
-def test_unet_shapes_and_start():
-    net = d.UNet((8, 16, 16), emb_dim=32)
+def test_denoising_unet_shapes_and_start():
+    net = d.DenoisingUNet((8, 16, 16), emb_dim=32)
     x, t, y = torch.randn(3, 1, 28, 28), torch.tensor([1, 500, 1000]), torch.tensor([0, 9, net.null_label])
     out = net(x, t, y)
     assert out.shape == x.shape and net.null_label == 10
@@ -214,29 +214,29 @@ def test_guidance_combines_two_predictions():
     torch.testing.assert_close(d.predict_eps(model, x, 7, None, 3.0), 2 * x + 1)   # unconditional
 
 
-def test_generate_is_reproducible_and_independent_of_the_batch_size():
+def test_sample_diffusion_is_reproducible_and_independent_of_the_batch_size():
     torch.manual_seed(0)
-    net = d.UNet((8, 16, 16), emb_dim=32)
+    net = d.DenoisingUNet((8, 16, 16), emb_dim=32)
     torch.nn.init.normal_(net.out[-1].weight, std=0.1)
     s = d.cosine_schedule(100)
     y = torch.arange(6) % 10
-    a = d.generate(net, s, 6, y=y, steps=5, seed=3, batch_size=6, w=1.0)
-    b = d.generate(net, s, 6, y=y, steps=5, seed=3, batch_size=4, w=1.0)
+    a = d.sample_diffusion(net, s, 6, y=y, steps=5, seed=3, batch_size=6, w=1.0)
+    b = d.sample_diffusion(net, s, 6, y=y, steps=5, seed=3, batch_size=4, w=1.0)
     torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     assert a.shape == (6, 1, 28, 28) and a.min() >= -1 and a.max() <= 1
-    assert not torch.equal(a, d.generate(net, s, 6, y=y, steps=5, seed=4))
-    assert d.generate(net, s, 2, sampler="ddpm").shape == (2, 1, 28, 28)
+    assert not torch.equal(a, d.sample_diffusion(net, s, 6, y=y, steps=5, seed=4))
+    assert d.sample_diffusion(net, s, 2, sampler="ddpm").shape == (2, 1, 28, 28)
     net.train()
-    d.generate(net, s, 2, steps=2)
+    d.sample_diffusion(net, s, 2, steps=2)
     assert net.training                                           # given back in its mode
 
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(sampler="euler"), "'ddim' or 'ddpm'"), (dict(y=torch.arange(3)), "3 labels for 2 samples"),
 ])
-def test_generate_refuses_bad_arguments(kwargs, match):
+def test_sample_diffusion_refuses_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        d.generate(d.UNet((8, 16, 16), emb_dim=32), d.cosine_schedule(10), 2, **kwargs)
+        d.sample_diffusion(d.DenoisingUNet((8, 16, 16), emb_dim=32), d.cosine_schedule(10), 2, **kwargs)
 
 
 # ---------------------------------------------------------------- training, train or load, resume
