@@ -263,10 +263,10 @@ def diffusion(settings: Settings, device: torch.device | str = "cpu", *, progres
     """The class-conditional diffusion model of notebook 09, trained or loaded (name ``"diffusion"``).
 
     The recipe is :func:`course_utils.diffusion.diffusion_recipe` (written in notebook 09):
-    a U-Net of widths (32, 64, 128) predicting the noise, cosine schedule with T = 1000,
+    a U-Net of widths (16, 32, 64) predicting the noise, cosine schedule with T = 1000,
     label dropout 0.1 for classifier-free guidance, AdamW with a one-cycle learning rate,
-    an EMA of the weights, on the whole training split in full mode; a (16, 32, 64) U-Net
-    on at most 8,000 digits in smoke mode.
+    an EMA of the weights, on the whole training split for 10 epochs in full mode; an
+    (8, 16, 32) U-Net on at most 8,000 digits for 3 epochs in smoke mode.
 
     Returns:
         A :class:`~course_utils.diffusion.DiffusionRun`: ``run.model`` (the EMA model, eval
