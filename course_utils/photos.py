@@ -235,6 +235,7 @@ def training_photos(settings: Settings, collection: str = "coco_val2017", downlo
         photos = folder_photos(settings.photos_dir)
         say(f"Training photos: {photos.name} (COURSE_PHOTOS_DIR).")
         return photos
+    asked = download is not None
     download = (not settings.smoke) if download is None else download
     try:
         photos = collection_photos(settings, collection, download=download)
@@ -243,7 +244,8 @@ def training_photos(settings: Settings, collection: str = "coco_val2017", downlo
     except AssetUnavailableError as err:
         error = next((line.strip() for line in str(err).splitlines() if line.strip().startswith("Error:")),
                      "")
-        why = "smoke mode does not download it" if not download else f"it could not be downloaded ({error})"
+        why = (f"it could not be downloaded ({error})" if download else
+               "downloading was not asked for" if asked else "smoke mode does not download it")
     photos = offline_photos(settings)
     say(f"Training photos: {photos.name}. ({collection} is not in {settings.data_dir} and {why}; "
         "set COURSE_PHOTOS_DIR to use your own photos.)")

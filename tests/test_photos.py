@@ -1,5 +1,6 @@
 """Photo sets (course_utils.photos) and the registry's downloadable collections (assets.COLLECTIONS)."""
 
+import dataclasses
 import hashlib
 import zipfile
 
@@ -103,6 +104,17 @@ def test_smoke_mode_uses_the_offline_photos_without_downloading(settings, monkey
     lines = []
     photos = P.training_photos(settings, report=lines.append)
     assert photos.tag == "offline17" and "smoke mode does not download" in lines[0]
+
+
+def test_an_explicit_download_false_is_named_as_the_reason(settings, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("download=False must not touch the network")
+
+    monkeypatch.setattr(assets.requests, "head", no_network)
+    full = dataclasses.replace(settings, smoke=False)
+    lines = []
+    photos = P.training_photos(full, download=False, report=lines.append)
+    assert photos.tag == "offline17" and "downloading was not asked for" in lines[0], lines
 
 
 def test_random_crops_are_reproducible_and_in_range(settings):
