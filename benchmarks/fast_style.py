@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from dataclasses import replace
@@ -38,29 +37,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import sync, timed  # noqa: E402  (benchmarks/_timing.py)
+
 import course_utils as cu  # noqa: E402
 from course_utils import fast_style as FS  # noqa: E402
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def timed(fn, device: torch.device, repeats: int) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of fn(), after one warm-up call."""
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        _sync(device)
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        _sync(device)
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
 
 
 def main() -> None:
@@ -114,7 +94,7 @@ def main() -> None:
             w0, c0 = time.perf_counter(), time.process_time()
             r = cu.style.style_transfer(p, painting, vgg_eval, size=size, steps=args.gatys_iterations,
                                         tv_weight=1e5, progress_bar=False)
-            _sync(device)
+            sync(device)
             name = f"Gatys, {args.gatys_iterations} L-BFGS iterations ({len(r.history['total'])} evaluations)"
             rows[name] = (1000 * (time.perf_counter() - w0), 1000 * (time.process_time() - c0))
         gatys = next((v for k, v in rows.items() if "iterations" in k), None)

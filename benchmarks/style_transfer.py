@@ -37,17 +37,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import sync  # noqa: E402  (benchmarks/_timing.py)
+
 import course_utils as cu  # noqa: E402
 from course_utils import style as S  # noqa: E402
 from course_utils import vgg as V  # noqa: E402
 from course_utils import vgg_weights as W  # noqa: E402
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
 
 
 def ms_per_evaluation(net: V.VGG19Features, content: torch.Tensor, style: torch.Tensor, size: int,
@@ -72,10 +67,10 @@ def ms_per_evaluation(net: V.VGG19Features, content: torch.Tensor, style: torch.
         evaluation()
     times = []
     for _ in range(repeats):
-        _sync(device)
+        sync(device)
         t0 = time.perf_counter()
         evaluation()
-        _sync(device)
+        sync(device)
         times.append(time.perf_counter() - t0)
     return 1000 * statistics.median(times), tuple(c.shape[-2:])
 
@@ -122,7 +117,7 @@ def main() -> None:
     t0 = time.perf_counter()
     result = S.style_transfer(content, style, net, size=args.lbfgs_size, steps=args.iterations,
                               progress_bar=False)
-    _sync(device)
+    sync(device)
     seconds = time.perf_counter() - t0
     evaluations = len(result.history["total"])
     print(f"{args.iterations} L-BFGS iterations at {args.lbfgs_size} px: {seconds:.1f} s wall time "

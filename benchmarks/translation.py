@@ -27,38 +27,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _timing import timed  # noqa: E402  (benchmarks/_timing.py)
+
 import course_utils as cu  # noqa: E402
 from course_utils import translation as T  # noqa: E402
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def timed(fn, device: torch.device, repeats: int) -> tuple[float, float]:
-    """Median wall and CPU milliseconds of fn(), after one warm-up call."""
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeats):
-        _sync(device)
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        _sync(device)
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
 
 
 def training_steps(args, settings, device) -> None:
