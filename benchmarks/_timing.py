@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import statistics
 import time
 
@@ -28,3 +30,10 @@ def timed(fn, device: torch.device, repeats: int) -> tuple[float, float]:
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
     return 1000 * statistics.median(walls), 1000 * statistics.median(cpus)
+
+
+def machine_line(device: torch.device) -> str:
+    """torch, device, threads, processor and load average: the line every benchmark prints first."""
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
+            f"{platform.processor() or platform.machine()}, load average {load} (1/5/15 min)")

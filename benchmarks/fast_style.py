@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
@@ -37,7 +36,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import sync, timed  # noqa: E402  (benchmarks/_timing.py)
+from _timing import machine_line, sync, timed  # noqa: E402  (benchmarks/_timing.py)
 
 import course_utils as cu  # noqa: E402
 from course_utils import fast_style as FS  # noqa: E402
@@ -61,9 +60,7 @@ def main() -> None:
 
     settings = cu.get_settings()
     device = cu.get_device(verbose=False)
-    load = " / ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, load average {load} (1/5/15 min)")
+    print(machine_line(device))
     photo = cu.load_image(cu.fetch_asset("tubingen.jpg", settings))
     painting = cu.load_image(cu.fetch_asset("starry_night.jpg", settings))
     vgg = cu.vgg19(last_layer="relu4_1", device=device)

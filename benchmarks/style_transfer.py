@@ -26,8 +26,6 @@ through autograd, instead of ``course_utils.fast_gram``'s fused gradient (which
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -37,7 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _timing import sync  # noqa: E402  (benchmarks/_timing.py)
+from _timing import machine_line, sync  # noqa: E402  (benchmarks/_timing.py)
 
 import course_utils as cu  # noqa: E402
 from course_utils import style as S  # noqa: E402
@@ -93,9 +91,7 @@ def main() -> None:
     device = cu.get_device(verbose=False)
     content = cu.load_image(cu.fetch_asset("tubingen.jpg", settings))
     style = cu.load_image(cu.fetch_asset("starry_night.jpg", settings))
-    load = " / ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, load average {load} (1/5/15 min)")
+    print(machine_line(device))
 
     net = V.vgg19(last_layer="relu5_1", device=device, channels_last=device.type == "cpu")
     variants = {"course_utils": (net, True)}
