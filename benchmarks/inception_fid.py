@@ -5,7 +5,9 @@
 
 Same protocol as notebook 06 (seeded split of the test digits into halves A and B; the first
 ``n`` of each set; DCGAN, VAE and conditional GAN samples drawn with the notebook's seeds),
-with the models of notebooks 03-05 loaded by name (trained first if missing). Prints and
+with the models of notebooks 03-05 loaded by name (trained first if missing), and with
+``--diffusion`` notebook 09's diffusion model (DDIM, ``--steps`` steps, guidance ``--w``,
+``--eta``: the settings of notebook 09's table, which its full run prints). Prints and
 saves FID and KID in Inception-v3 space and, for the same images, in the course classifier's
 space, with the time the Inception features took and the machine's load. Notebook 06 in full
 mode uses n = 5,000; a smaller n gives a larger (upward-biased) FID, so say n next to any number.
@@ -31,6 +33,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="images per set (notebook 06 full mode: 5000)")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--diffusion", action="store_true",
+                        help="add notebook 09's diffusion model (trained first if missing: about 20 min)")
+    parser.add_argument("--steps", type=int, default=50, help="DDIM steps of the diffusion samples")
+    parser.add_argument("--w", type=float, default=0.0, help="guidance scale of the diffusion samples")
+    parser.add_argument("--eta", type=float, default=1.0, help="DDIM eta of the diffusion samples")
     args = parser.parse_args()
     settings, device = cu.get_settings(), cu.get_device()
     x_test, y_test = cu.mnist_tensors(settings, train=False)
@@ -44,6 +51,11 @@ def main() -> None:
     sets = {"real (test half A)": real_a, "real (test half B)": real_b, "DCGAN": gan.sample(half, seed=1),
             "VAE": vae.sample(half, generator=torch.Generator().manual_seed(1)).cpu(),
             "conditional GAN": cgan.sample(half, seed=1, labels=cgan_labels)}
+    if args.diffusion:  # notebook 09's table: seed 1, labels 0-9 in turn, as for the conditional GAN
+        run = cu.diffusion.train_diffusion(cu.diffusion.diffusion_recipe(settings), settings, device)
+        name = f"diffusion (DDIM {args.steps}, w = {args.w:g}, eta = {args.eta:g})"
+        sets[name] = run.sample(n, seed=1, labels=cgan_labels[:n], w=args.w, steps=args.steps, eta=args.eta,
+                                progress_bar=True)
     inception = metrics.load_inception(settings, device=device)
     classifier, _ = cu.zoo.mnist_classifier(settings, device)
     load_before = os.getloadavg()

@@ -307,7 +307,7 @@ def sample_diffusion(model: nn.Module, schedule: NoiseSchedule, n: int, *, y: to
     """n samples [n, *shape] on the CPU, in the model's space ([-1, 1] for images), from noise seeded by seed.
 
     sampler "ddim" (`steps` steps; deterministic with eta = 0) or "ddpm" (all T steps); y [n] labels or None
-    (unconditional); clip: clip each x0_hat to [-1, 1] (images; not for latents without a range).
+    (unconditional); clip: clip each x0_hat to [-1, 1] (images, or latents scaled into [-1, 1]).
     """
     if sampler not in ("ddim", "ddpm"):
         raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
@@ -360,7 +360,7 @@ class DiffusionConfig:
 def diffusion_recipe(settings) -> DiffusionConfig:
     """The course's diffusion model in the current mode (full: every digit; smoke: 8,000 digits, small)."""
     return DiffusionConfig(channels=settings.choose(full=(16, 32, 64), smoke=(8, 16, 32)),
-                           epochs=settings.choose(full=10, smoke=3),
+                           epochs=settings.choose(full=8, smoke=3),
                            train_limit=settings.choose(full=None, smoke=8000))
 
 
