@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50, help="DDIM steps of the diffusion samples")
     parser.add_argument("--w", type=float, default=0.0, help="guidance scale of the diffusion samples")
     parser.add_argument("--eta", type=float, default=1.0, help="DDIM eta of the diffusion samples")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep each set's Inception features here and reuse them (to add --diffusion "
+                             "later); delete it when the models change")
     args = parser.parse_args()
     settings, device = cu.get_settings(), cu.get_device()
     x_test, y_test = cu.mnist_tensors(settings, train=False)
@@ -60,7 +63,18 @@ def main() -> None:
     classifier, _ = cu.zoo.mnist_classifier(settings, device)
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    psi = {name: metrics.extract_features(inception, x[:n], batch_size=32) for name, x in sets.items()}
+    psi, computed = {}, 0
+    for name, x in sets.items():
+        slug = "".join(c if c.isalnum() else "_" for c in name)
+        path = args.cache / f"{slug}_{n}.pt" if args.cache else None
+        if path is not None and path.exists():
+            psi[name] = torch.load(path)
+            continue
+        psi[name] = metrics.extract_features(inception, x[:n], batch_size=32)      # [n, 2048]
+        computed += 1
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            cu.checkpoints.atomic_save(psi[name], path)
     seconds = time.perf_counter() - t0
     phi = {name: metrics.extract_features(classifier, x[:n], value_range=(0, 1), device=device)
            for name, x in sets.items()}
@@ -77,11 +91,11 @@ def main() -> None:
             print(f"{name:>20}: classifier FID {row['classifier']['fid']:8.2f}  Inception FID "
                   f"{row['Inception']['fid']:8.2f}  Inception KID {1e3 * row['Inception']['kid']:7.2f} "
                   f"± {1e3 * row['Inception']['kid_std']:.2f} (x 1e-3)")
-    record = {"n": n, "sets": len(sets), "inception_seconds": seconds,
-              "images_per_second": len(sets) * n / seconds,
+    record = {"n": n, "sets": len(sets), "sets_computed": computed, "inception_seconds": seconds,
+              "images_per_second": computed * n / seconds if computed else float("nan"),
               "load_before": load_before, "load_after": os.getloadavg(), "threads": torch.get_num_threads(),
               "data_dir": str(settings.data_dir), "torch": torch.__version__, "rows": rows}
-    print(f"Inception features of {len(sets)} x {n} images in {seconds:.0f} s "
+    print(f"Inception features of {computed} x {n} images in {seconds:.0f} s "
           f"({record['images_per_second']:.2f} images/s, {torch.get_num_threads()} threads, "
           f"load {load_before[0]:.1f})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
