@@ -68,7 +68,7 @@ def main() -> None:
         slug = "".join(c if c.isalnum() else "_" for c in name)
         path = args.cache / f"{slug}_{n}.pt" if args.cache else None
         if path is not None and path.exists():
-            psi[name] = torch.load(path)
+            psi[name] = torch.load(path, weights_only=True)
             continue
         psi[name] = metrics.extract_features(inception, x[:n], batch_size=32)      # [n, 2048]
         computed += 1
