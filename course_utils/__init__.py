@@ -23,6 +23,7 @@ module                         notebook  what it holds
 ``metrics.memorisation``       06        memorisation rate and the pairwise copying statistic
 ``metrics.human``              06        2AFC real-or-generated tests: trials, binomial tail, Wilson interval
 ``metrics.image_similarity``   06        SSIM
+``metrics.inception_input``    06        the FID Inception-v3's preprocessing (TF1 bilinear resize to 299 px)
 ``metrics.table``              06        one row of notebook 06's comparison table (``table_row``)
 ``fast_style``                 07        feed-forward style transfer: Johnson, conditional IN, AdaIN
 ``translation``                08        image-to-image translation: pix2pix, CycleGAN

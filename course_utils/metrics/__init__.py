@@ -13,6 +13,8 @@ The formulas are taught in notebook 06 and generated from its cells (``make expo
 * ``human``: a two-alternative forced-choice (real or generated?) test and its score,
   for people or for a program such as a discriminator (:func:`score_two_afc`).
 * ``image_similarity``: SSIM for style transfer (:func:`ssim`).
+* ``inception_input``: the FID Inception-v3's preprocessing: bytes, grey to RGB,
+  TensorFlow 1's bilinear resize to 299 px, :math:`(x - 128)/128` (:func:`inception_input`).
 * ``table``: one row of notebook 06's comparison table, every metric above for one set of
   samples (:func:`table_row`; notebook 09 adds its diffusion model with it).
 
@@ -27,8 +29,8 @@ Hand-written infrastructure:
   (:func:`extract_features`); the default feature space is the course classifier's 128-d
   penultimate layer.
 * ``inception``: the FID Inception-v3 of the papers, loaded offline from a sha256-checked
-  file (:func:`load_inception`, :class:`InceptionFeatures`); ``inception_online``: the
-  torch-fidelity alternative.
+  file (:func:`load_inception`, :class:`InceptionFeatures`, which prepares its input with
+  ``inception_input``); ``inception_online``: the torch-fidelity alternative.
 * ``classifier``: what the course's MNIST classifier says about generated digits: class
   probabilities (batched, in eval mode) and label accuracy (notebooks 03, 05 and 06); it
   re-exports notebook 03's confidence statistics.
@@ -45,6 +47,7 @@ from . import (
     human,
     image_similarity,
     inception,
+    inception_input,
     isc,
     manifold,
     memorisation,
@@ -71,7 +74,7 @@ from .table import table_row
 __all__ = [
     # modules
     "classifier", "confidence", "distances", "features", "frechet", "human", "image_similarity", "inception",
-    "isc", "manifold", "memorisation", "mmd", "results", "summary", "table",
+    "inception_input", "isc", "manifold", "memorisation", "mmd", "results", "summary", "table",
     # the functions a notebook calls
     "extract_features", "feature_statistics", "frechet_distance", "fid", "kid", "precision_recall",
     "class_probabilities", "inception_score", "label_accuracy", "per_class_accuracy",

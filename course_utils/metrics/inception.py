@@ -57,11 +57,11 @@ from pathlib import Path
 
 import pooch
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..assets import AssetUnavailableError
 from ..settings import Settings
+from .inception_input import inception_input, resize_like_tf1
 
 
 @dataclass(frozen=True)
@@ -186,25 +186,12 @@ def _writable(folder: Path) -> bool:
     return bool(folder.stat().st_mode & stat.S_IWUSR) and os.access(folder, os.W_OK)
 
 
-def resize_like_tf1(x: torch.Tensor, size: int = 299) -> torch.Tensor:
-    """Bilinear resize ``[B, C, H, W]`` -> ``[B, C, size, size]`` as TensorFlow 1 did for the FID network.
-
-    Source pixel ``i * H / size`` (no half-pixel centres), edges repeated: StyleGAN3's
-    ``grid_sample`` formulation, which torch-fidelity also emulates.
-    """
-    b, c, h, w = x.shape
-    theta = torch.eye(2, 3, device=x.device, dtype=x.dtype)
-    theta[0, 2] += 1 / w - 1 / size  # shift by half a source pixel minus half a target pixel
-    theta[1, 2] += 1 / h - 1 / size
-    grid = F.affine_grid(theta.expand(b, 2, 3), [b, c, size, size], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-
 class InceptionFeatures(nn.Module):
     """The FID Inception-v3 as a feature extractor: images ``[B, 1 or 3, H, W]`` in [0, 1] -> ``[B, 2048]``.
 
     Preprocessing as in the reference code (module docstring): bytes, three channels,
-    TF1 bilinear resize to 299 x 299, :math:`(x - 128) / 128`. ``resize`` and ``quantize``
+    TF1 bilinear resize to 299 x 299, :math:`(x - 128) / 128`: notebook 06's
+    :func:`~course_utils.metrics.inception_input.inception_input`. ``resize`` and ``quantize``
     can be changed to measure what other choices do (notebook 06); the defaults are the
     reference. Runs in chunks of ``max_batch`` images to bound memory.
     """
@@ -219,14 +206,7 @@ class InceptionFeatures(nn.Module):
 
     def preprocess(self, x01: torch.Tensor) -> torch.Tensor:
         """``[B, 1 or 3, H, W]`` in [0, 1] -> the network's input ``[B, 3, 299, 299]`` in [-1, 127/128]."""
-        if x01.dim() != 4 or x01.shape[1] not in (1, 3):
-            raise ValueError(f"Inception-v3 needs images [B, 1 or 3, H, W], got {tuple(x01.shape)}")
-        x = x01.float().clamp(0, 1) * 255
-        x = x.round() if self.quantize else x                 # what saving as PNG does
-        x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # grey -> RGB
-        if x.shape[-2:] != (self.size, self.size):
-            x = self.resize(x, self.size)
-        return (x - 128) / 128
+        return inception_input(x01, resize=self.resize, quantize=self.quantize, size=self.size)
 
     def forward(self, x01: torch.Tensor) -> torch.Tensor:
         chunks = []
